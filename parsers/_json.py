@@ -1,0 +1,40 @@
+"""Bounded JSON loading for manifest parsers: one place where JSON errors become ParseErrors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sei_watch import ParseContext, ParseError
+
+__all__ = ["load_json", "text_of"]
+
+MAX_JSON_BYTES = 16 * 1024**2
+
+
+def _no_constants(token: str) -> Any:
+    raise ValueError(f"{token} is not JSON")
+
+
+def load_json(path: Path, ctx: ParseContext, *, limit: int = MAX_JSON_BYTES) -> Any:
+    """Parse a JSON file of at most `limit` bytes; bad JSON names the line and the reason."""
+    data = ctx.read_bytes(path, limit=limit)
+    try:
+        return json.loads(data.decode("utf-8-sig"), parse_constant=_no_constants)
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"not UTF-8 text (byte {exc.start})") from exc
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"not valid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno) from exc
+    except (ValueError, RecursionError) as exc:
+        raise ParseError(f"not valid JSON: {exc}") from exc
+
+
+def text_of(node: dict[str, Any], key: str) -> str:
+    """A field as stripped text; null, missing and blank are all ''."""
+    value = node.get(key)
+    if value is None or isinstance(value, dict | list):
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).strip()

@@ -1,0 +1,47 @@
+"""sei-watch: report every CI build to Harness SEI from the build agent.
+
+The names here are the contract that parser plugins import: the records, the Parser
+Protocol with its context, and the errors.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .errors import ConfigError, ParseError, PayloadError, PluginError, SeiWatchError
+from .plugins import ENTRY_POINT_GROUP, ParseContext, Parser
+from .records import (
+    Artifact,
+    BuildFacts,
+    CaseFailure,
+    ParseProblem,
+    Record,
+    Stage,
+    Step,
+    SuiteSummary,
+)
+
+try:
+    __version__ = version("sei-watch")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0+unknown"
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Artifact",
+    "BuildFacts",
+    "CaseFailure",
+    "ConfigError",
+    "ParseContext",
+    "ParseError",
+    "ParseProblem",
+    "Parser",
+    "PayloadError",
+    "PluginError",
+    "Record",
+    "SeiWatchError",
+    "Stage",
+    "Step",
+    "SuiteSummary",
+    "__version__",
+]

@@ -1,0 +1,5 @@
+"""`python -m sei_watch`."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,241 @@
+"""Records plus stated facts become one SEI payload. Pure: no I/O, the clock is passed in."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .payload import FIELD_TYPES, normalise_result, shorten
+from .records import Artifact, BuildFacts, ParseProblem, Record, Stage, Step, SuiteSummary
+
+__all__ = ["Assembly", "AssemblyInput", "assemble", "suite_description"]
+
+_SEVERITY = {"SUCCESS": 0, "NOT_BUILT": 1, "UNSTABLE": 2, "ABORTED": 3, "FAILURE": 4}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssemblyInput:
+    """What the assembler needs besides the records: stated fields and the local defaults."""
+
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
+    tests_stage: str = "Tests"
+    workspace_name: str = "workspace"
+    hostname: str = "localhost"
+    now_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Assembly:
+    """The payload, which fields were defaulted and why, and the records behind it."""
+
+    payload: dict[str, Any]
+    defaults: tuple[tuple[str, str], ...]
+    stages: tuple[Stage, ...]
+    suites: tuple[SuiteSummary, ...]
+    artifacts: tuple[Artifact, ...]
+    problems: tuple[ParseProblem, ...]
+
+
+def suite_description(s: SuiteSummary) -> str:
+    """The counts of a suite in one line, with the first failure when there is one."""
+    parts = [f"{s.tests} tests: {s.passed} passed, {s.failures} failed, {s.errors} errors, "
+             f"{s.skipped} skipped, {s.flaky} flaky"]
+    if s.from_attributes:
+        parts.append("(counts from suite attributes)")
+    if s.partial:
+        parts.append("(partial: file truncated)")
+    if s.failed_cases:
+        first = s.failed_cases[0]
+        what = ": ".join(x for x in (first.type, first.message) if x)
+        parts.append(f"first failure {first.case}" + (f": {what}" if what else ""))
+    return "; ".join(parts)[:1000]
+
+
+def _worst(results: Iterable[str]) -> str:
+    return max(results, key=lambda r: _SEVERITY.get(r, 0), default="SUCCESS")
+
+
+def _result_of(text: str) -> str:
+    return normalise_result(text) or "FAILURE"
+
+
+def _state_of(result: str) -> str:
+    return "SKIPPED" if result == "NOT_BUILT" else "FINISHED"
+
+
+def _tests_stage(suites: list[SuiteSummary], name: str) -> Stage:
+    steps = tuple(
+        Step(
+            name=s.name,
+            duration_ms=s.time_ms,
+            start_ms=s.start_ms,
+            result="FAILURE" if s.failed else "SUCCESS",
+            description=suite_description(s),
+            source=s.source,
+        )
+        for s in suites
+    )
+    starts = [s.start_ms for s in suites if s.start_ms is not None]
+    if starts and len(starts) == len(suites):
+        start: int | None = min(starts)
+        duration = max(s.start_ms + s.time_ms for s in suites if s.start_ms is not None) - min(starts)
+    else:
+        start, duration = (min(starts) if starts else None), sum(s.time_ms for s in suites)
+    total = sum(s.tests for s in suites)
+    failed = sum(s.failures + s.errors for s in suites)
+    return Stage(
+        name=name,
+        duration_ms=max(duration, 0),
+        start_ms=start,
+        result="FAILURE" if failed else "SUCCESS",
+        description=f"{total} tests in {len(suites)} suites, {failed} failed or errored, "
+        f"{sum(s.skipped for s in suites)} skipped, {sum(s.flaky for s in suites)} flaky",
+        steps=steps,
+    )
+
+
+def _node(item: Stage | Step, ident: int) -> dict[str, Any]:
+    result = _result_of(item.result)
+    node: dict[str, Any] = {
+        "id": str(ident),
+        "displayName": shorten(item.name) or "(unnamed)",
+        "displayDescription": item.description or item.name,
+        "result": result,
+        "state": _state_of(result),
+        "durationInMillis": max(int(item.duration_ms), 0),
+    }
+    if item.start_ms is not None:
+        node["startTime"] = int(item.start_ms)
+    return node
+
+
+def _job_run(stages: list[Stage]) -> dict[str, Any]:
+    ident = 0
+    out = []
+    for stage in stages:
+        ident += 1
+        node = _node(stage, ident)
+        steps = []
+        for step in stage.steps:
+            ident += 1
+            steps.append(_node(step, ident))
+        node["steps"] = steps
+        out.append(node)
+    return {"stages": out}
+
+
+def _artifact(a: Artifact) -> dict[str, Any]:
+    return {
+        "input": a.input,
+        "output": a.output,
+        "type": a.type,
+        "location": a.location,
+        "name": a.name,
+        "qualifier": a.qualifier,
+        "hash": a.hash,
+        "metadata": dict(a.metadata),
+    }
+
+
+def _spans(stages: list[Stage], facts: list[BuildFacts]) -> tuple[int | None, int | None]:
+    starts = [f.start_ms for f in facts if f.start_ms is not None]
+    ends = [f.end_ms for f in facts if f.end_ms is not None]
+    for st in stages:
+        for item in (st, *st.steps):
+            if item.start_ms is not None:
+                starts.append(item.start_ms)
+                ends.append(item.start_ms + item.duration_ms)
+    return (min(starts) if starts else None), (max(ends) if ends else None)
+
+
+def assemble(records: Iterable[Record], given: AssemblyInput) -> Assembly:
+    """Turn one build's records into its payload; stated fields always win over derived ones."""
+    stages: list[Stage] = []
+    suites: list[SuiteSummary] = []
+    facts: list[BuildFacts] = []
+    problems: list[ParseProblem] = []
+    artifacts: dict[tuple[str, str, str, str], Artifact] = {}
+    for rec in records:
+        if isinstance(rec, Stage):
+            stages.append(rec)
+        elif isinstance(rec, SuiteSummary):
+            suites.append(rec)
+        elif isinstance(rec, BuildFacts):
+            facts.append(rec)
+        elif isinstance(rec, ParseProblem):
+            problems.append(rec)
+        else:
+            artifacts.setdefault(rec.key, rec)
+    all_stages = stages + ([_tests_stage(suites, given.tests_stage)] if suites else [])
+    defaults: list[tuple[str, str]] = []
+    p: dict[str, Any] = {}
+    for fact in facts:  # earlier files win, so the order of the scan decides conflicts
+        for key, value in fact.fields:
+            p.setdefault(key, value)
+    p.update(given.fields)
+
+    start, end = _spans(all_stages, facts)
+    if "start_time" not in p:
+        if start is None:
+            start = given.now_ms - sum(s.duration_ms for s in all_stages)
+            defaults.append(("start_time", "no file states a start; taken as now minus the stages"))
+        p["start_time"] = start
+    if "duration" not in p:
+        if end is not None and end >= p["start_time"]:
+            p["duration"] = end - p["start_time"]
+        else:
+            p["duration"] = sum(s.duration_ms for s in all_stages)
+    if "result" not in p:
+        stated = next((f.result for f in facts if f.result), None)
+        if stated is not None:
+            p["result"] = _result_of(stated)
+        else:
+            p["result"] = _worst(_result_of(s.result) for s in all_stages)
+    elif isinstance(p["result"], str):
+        p["result"] = normalise_result(p["result"]) or p["result"]
+    if "build_number" not in p:
+        stated_no = next((f.build_number for f in facts if f.build_number), None)
+        if stated_no is not None and stated_no.isdigit():
+            p["build_number"] = int(stated_no)
+        else:
+            p["build_number"] = p["start_time"] // 1000
+            defaults.append(("build_number", "no build number given; the start time in seconds"))
+    for key, value, why in (
+        ("pipeline", given.workspace_name, "the workspace directory name"),
+        ("job_full_name", None, "the pipeline"),
+        ("qualified_name", None, "the job_full_name"),
+        ("instance_name", given.hostname, "this host's name"),
+        ("instance_guid", None, "derived from the host name; run `sei-watch register`"),
+    ):
+        if not p.get(key):
+            if key == "job_full_name":
+                value = p["pipeline"]
+            elif key == "qualified_name":
+                value = p["job_full_name"]
+            elif key == "instance_guid":
+                value = str(uuid.uuid5(uuid.NAMESPACE_DNS, f"sei-watch.{given.hostname}"))
+            p[key] = value
+            defaults.append((key, why))
+    p["job_run"] = _job_run(all_stages)
+    if given.params:
+        p.setdefault("job_run_params", [])
+        p["job_run_params"] = [
+            {"type": "StringParameterValue", "name": k, "value": v} for k, v in given.params.items()
+        ] + [x for x in p["job_run_params"] if x.get("name") not in given.params]
+    arts = list(artifacts.values())
+    if arts:
+        p["artifacts"] = [_artifact(a) for a in arts]
+    p.setdefault("ci", any(a.output for a in arts) or not any(a.input for a in arts))
+    p.setdefault("cd", any(a.input for a in arts))
+    order = {key: i for i, key in enumerate(FIELD_TYPES)}
+    return Assembly(
+        payload=dict(sorted(p.items(), key=lambda kv: order.get(kv[0], len(order)))),
+        defaults=tuple(defaults),
+        stages=tuple(all_stages),
+        suites=tuple(suites),
+        artifacts=tuple(arts),
+        problems=tuple(problems),
+    )

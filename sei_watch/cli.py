@@ -1,0 +1,165 @@
+"""The `sei-watch` command line. Every command returns an `ExitStatus`; I/O is injectable."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from . import __version__
+from .assemble import AssemblyInput, assemble
+from .config import Settings, coerce_field, load_settings, parse_assignment
+from .errors import ConfigError, SeiWatchError
+from .logs import configure_logging
+from .payload import REQUIRED, validate
+from .plugins import Registry, load_parsers
+from .status import ExitStatus
+from .summary import dump_json, record_json, write_summary
+from .workspace import parse_file, scan
+
+__all__ = ["Io", "main"]
+
+
+@dataclass(slots=True, kw_only=True)
+class Io:
+    """Everything a command touches outside the process, so that tests can replace it."""
+
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    hostname: Callable[[], str] = socket.gethostname
+    now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="sei-watch", description="Report CI builds to Harness SEI."
+    )
+    ap.add_argument("--version", action="version", version=f"sei-watch {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("parse", help="parse a workspace (or one file) and show the payload")
+    p.add_argument("path", type=Path, help="the build workspace, or one file with --parser")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print exactly the payload to post")
+    out.add_argument("--records", action="store_true", help="print every record and problem")
+    p.add_argument("--parser", metavar="NAME", help="run only this parser on the file PATH")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="set a payload field (param.NAME=VALUE adds a job parameter)")
+    p.add_argument("--config", type=Path, help="a TOML config file")
+    p.add_argument("--strict", action="store_true",
+                   help="fail when a required field would be defaulted")
+
+    ps = sub.add_parser("parsers", help="list the parsers found and where each came from")
+    ps.add_argument("--config", type=Path, help="a TOML config file")
+    return ap
+
+
+def _registry(settings: Settings, io: Io) -> Registry:
+    registry = load_parsers(settings.parsers)
+    for failure in registry.failures:
+        io.stderr.write(f"sei-watch: warning: {failure}\n")
+    return registry
+
+
+def _fields(settings: Settings, sets: Sequence[str]) -> tuple[dict[str, Any], dict[str, str]]:
+    fields = dict(settings.fields)
+    params = dict(settings.params)
+    for text in sets:
+        key, value = parse_assignment(text)
+        if key.startswith("param."):
+            params[key.removeprefix("param.")] = value
+        else:
+            fields[key] = coerce_field(key, value, f"--set {key}")
+    return fields, params
+
+
+def cmd_parsers(args: argparse.Namespace, io: Io) -> ExitStatus:
+    """List the parsers in use with their origin."""
+    registry = _registry(load_settings(args.config), io)
+    for lp in registry.parsers:
+        extra = f"  +globs {', '.join(lp.extra.patterns)}" if lp.extra else ""
+        io.stdout.write(f"{lp.name:<20} {lp.origin}{extra}\n")
+    return ExitStatus.PROBLEMS if registry.failures else ExitStatus.OK
+
+
+def _parse_one(args: argparse.Namespace, io: Io, settings: Settings) -> ExitStatus:
+    lp = _registry(settings, io).get(args.parser)
+    path: Path = args.path
+    if not path.is_file():
+        raise ConfigError(f"{path}: --parser needs one file, and this is not a file")
+    root = Path(os.path.realpath(path.parent))
+    records = parse_file(lp, root / path.name, root, max_bytes=settings.max_file_bytes)
+    dump_json(io.stdout, [record_json(r) for r in records])
+    return ExitStatus.PROBLEMS if any(r["kind"] == "ParseProblem" for r in
+                                      map(record_json, records)) else ExitStatus.OK
+
+
+def cmd_parse(args: argparse.Namespace, io: Io) -> ExitStatus:
+    """Parse a workspace into the payload SEI would receive, and show it."""
+    settings = load_settings(args.config)
+    if args.parser:
+        return _parse_one(args, io, settings)
+    fields, params = _fields(settings, args.sets)
+    result = scan(args.path, _registry(settings, io), exclude=settings.exclude,
+                  max_bytes=settings.max_file_bytes)
+    asm = assemble(
+        result.records,
+        AssemblyInput(
+            fields=fields,
+            params=params,
+            tests_stage=settings.tests_stage,
+            workspace_name=result.root.name,
+            hostname=io.hostname(),
+            now_ms=io.now_ms(),
+        ),
+    )
+    invalid = validate(asm.payload)
+    if args.strict:
+        invalid += [f"$.{key}: not stated ({why})" for key, why in asm.defaults if key in REQUIRED]
+    if args.records:
+        dump_json(io.stdout, [record_json(r) for r in result.records])
+    elif args.json:
+        if not invalid:
+            dump_json(io.stdout, asm.payload)
+    else:
+        title = (f"sei-watch parse {result.root}  ({result.files_seen} files seen, "
+                 f"{result.files_parsed} parsed)")
+        write_summary(io.stdout, asm, title=title)
+    if args.json or args.records:  # the summary already lists them on stdout
+        io.stderr.writelines(f"sei-watch: problem: {prob}\n" for prob in asm.problems)
+    if invalid:
+        io.stderr.write("sei-watch: the payload is not valid:\n")
+        io.stderr.writelines(f"  {line}\n" for line in invalid)
+        return ExitStatus.INVALID_PAYLOAD
+    return ExitStatus.PROBLEMS if asm.problems else ExitStatus.OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Io], ExitStatus]] = {
+    "parse": cmd_parse,
+    "parsers": cmd_parsers,
+}
+
+
+def main(argv: Sequence[str] | None = None, io: Io | None = None) -> int:
+    """Run one command; return its exit status."""
+    io = io or Io()
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse exits on --help, --version and usage errors
+        return int(exc.code or 0) and ExitStatus.USAGE
+    configure_logging(stream=io.stderr)
+    try:
+        return COMMANDS[args.command](args, io)
+    except ConfigError as exc:
+        io.stderr.write(f"sei-watch: {exc}\n")
+        return ExitStatus.USAGE
+    except SeiWatchError as exc:
+        io.stderr.write(f"sei-watch: {exc}\n")
+        return ExitStatus.USAGE

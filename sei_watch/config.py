@@ -1,0 +1,152 @@
+"""TOML configuration into frozen settings. Every error names the file, the key and the problem."""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .payload import FIELD_TYPES
+from .plugins import DEFAULT_MAX_BYTES, ParserSettings
+from .workspace import DEFAULT_EXCLUDE
+
+__all__ = ["Settings", "coerce_field", "load_settings", "parse_assignment"]
+
+_SECTIONS = {"payload", "assemble", "parsers", "scan"}
+_KEYS = {
+    "assemble": {"tests_stage"},
+    "scan": {"exclude", "max_file_bytes"},
+    "parser": {"enabled", "globs", "options"},
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """Everything the config file says, validated."""
+
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
+    tests_stage: str = "Tests"
+    parsers: Mapping[str, ParserSettings] = field(default_factory=dict)
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    max_file_bytes: int = DEFAULT_MAX_BYTES
+    source: str = "(defaults)"
+
+
+def _unknown(where: str, key: str, known: set[str]) -> ConfigError:
+    close = difflib.get_close_matches(key, sorted(known), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(known))}"
+    return ConfigError(f"{where}: unknown key {key!r}{hint}")
+
+
+def coerce_field(key: str, value: Any, where: str) -> Any:
+    """Check or convert a payload field's value to the type SEI expects."""
+    if key not in FIELD_TYPES:
+        raise _unknown(where, key, set(FIELD_TYPES) | {"param.NAME"})
+    typ = FIELD_TYPES[key]
+    if isinstance(value, str) and typ is not str:
+        if typ is int:
+            try:
+                return int(value)
+            except ValueError:
+                raise ConfigError(f"{where}: {key} must be a whole number, not {value!r}") from None
+        if typ is bool:
+            low = value.lower()
+            if low not in {"true", "false", "1", "0", "yes", "no"}:
+                raise ConfigError(f"{where}: {key} must be true or false, not {value!r}")
+            return low in {"true", "1", "yes"}
+        if typ is list and key == "scm_commit_ids":
+            return [v for v in value.replace(";", ",").replace(" ", ",").split(",") if v]
+        raise ConfigError(f"{where}: {key} takes a {typ.__name__}; set it in the config file")
+    if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
+        raise ConfigError(f"{where}: {key} must be a {typ.__name__}, not {value!r}")
+    return value
+
+
+def parse_assignment(text: str) -> tuple[str, str]:
+    """Split a `KEY=VALUE` from the command line."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {text!r}: expected KEY=VALUE")
+    return key.strip(), value
+
+
+def _table(data: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where}: [{key}] must be a table")
+    return value
+
+
+def _parser_settings(name: str, raw: Any, where: str) -> ParserSettings:
+    here = f"{where}: [parsers.{name}]"
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{here} must be a table")
+    for key in raw:
+        if key not in _KEYS["parser"]:
+            raise _unknown(here, key, _KEYS["parser"])
+    enabled = raw.get("enabled", True)
+    globs = raw.get("globs", [])
+    options = raw.get("options", {})
+    if not isinstance(enabled, bool):
+        raise ConfigError(f"{here} enabled must be true or false")
+    if not isinstance(globs, list) or not all(isinstance(g, str) for g in globs):
+        raise ConfigError(f"{here} globs must be a list of strings")
+    if not isinstance(options, Mapping):
+        raise ConfigError(f"{here} options must be a table")
+    return ParserSettings(enabled=enabled, globs=tuple(globs), options=dict(options))
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Read and validate a config file; `None` gives the defaults."""
+    if path is None:
+        return Settings()
+    where = str(path)
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: not valid TOML: {exc}") from exc
+    for key in data:
+        if key not in _SECTIONS:
+            raise _unknown(where, key, _SECTIONS)
+    payload = dict(_table(data, "payload", where))
+    raw_params = payload.pop("params", {})
+    if not isinstance(raw_params, Mapping):
+        raise ConfigError(f"{where}: [payload.params] must be a table")
+    params = {str(k): str(v) for k, v in raw_params.items()}
+    fields = {k: coerce_field(k, v, f"{where}: [payload]") for k, v in payload.items()}
+    assemble = _table(data, "assemble", where)
+    scan = _table(data, "scan", where)
+    for sect, table in (("assemble", assemble), ("scan", scan)):
+        for key in table:
+            if key not in _KEYS[sect]:
+                raise _unknown(f"{where}: [{sect}]", key, _KEYS[sect])
+    tests_stage = assemble.get("tests_stage", "Tests")
+    if not isinstance(tests_stage, str) or not tests_stage.strip():
+        raise ConfigError(f"{where}: [assemble] tests_stage must be a non-empty string")
+    exclude = scan.get("exclude", list(DEFAULT_EXCLUDE))
+    if not isinstance(exclude, list) or not all(isinstance(g, str) for g in exclude):
+        raise ConfigError(f"{where}: [scan] exclude must be a list of strings")
+    max_bytes = scan.get("max_file_bytes", DEFAULT_MAX_BYTES)
+    if not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes <= 0:
+        raise ConfigError(f"{where}: [scan] max_file_bytes must be a positive whole number")
+    parsers = {
+        name: _parser_settings(name, raw, where)
+        for name, raw in _table(data, "parsers", where).items()
+    }
+    return Settings(
+        fields=fields,
+        params=params,
+        tests_stage=tests_stage,
+        parsers=parsers,
+        exclude=tuple(exclude),
+        max_file_bytes=max_bytes,
+        source=where,
+    )

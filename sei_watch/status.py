@@ -1,0 +1,17 @@
+"""Exit statuses of every CLI command, in one place."""
+
+from __future__ import annotations
+
+from enum import IntEnum, unique
+
+__all__ = ["ExitStatus"]
+
+
+@unique
+class ExitStatus(IntEnum):
+    """What `sei-watch` returns to the shell."""
+
+    OK = 0
+    PROBLEMS = 1  # some files could not be read; the payload is still valid
+    USAGE = 2  # bad arguments or configuration
+    INVALID_PAYLOAD = 3  # the payload breaks the SEI contract

@@ -1,0 +1,135 @@
+"""Walk a build directory safely and route every file to the parsers that claim it.
+
+One file's failure becomes a `ParseProblem`; it never aborts the scan.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import structlog
+
+from .errors import ParseError, SeiWatchError, UnsafePathError
+from .globs import GlobSet
+from .plugins import DEFAULT_MAX_BYTES, LoadedParser, ParseContext, Registry
+from .records import ParseProblem, Record
+from .safeio import is_under, open_under
+
+__all__ = ["DEFAULT_EXCLUDE", "ScanResult", "parse_file", "scan"]
+
+log = structlog.get_logger("sei_watch.workspace")
+
+DEFAULT_EXCLUDE = (".git", "node_modules", "__pycache__", ".sei-watch.tmp*")
+SNIFF_BYTES = 4096
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScanResult:
+    """Every record the parsers gave, the problems met, and how many files were looked at."""
+
+    root: Path
+    records: tuple[Record, ...]
+    files_seen: int
+    files_parsed: int
+
+    @property
+    def problems(self) -> tuple[ParseProblem, ...]:
+        return tuple(r for r in self.records if isinstance(r, ParseProblem))
+
+
+def parse_file(
+    lp: LoadedParser, path: Path, root: Path, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> list[Record]:
+    """Run one parser on one file; whatever goes wrong comes back as a `ParseProblem`."""
+    ctx = ParseContext(root=root, options=lp.options, max_bytes=max_bytes)
+    rel = ctx.rel(path)
+    try:
+        return list(lp.parser.parse(path, ctx))
+    except ParseError as exc:
+        return [ParseProblem(path=rel, reason=exc.reason, line=exc.line, parser=lp.name)]
+    except SeiWatchError as exc:
+        return [ParseProblem(path=rel, reason=str(exc), parser=lp.name)]
+    except (OSError, ValueError, LookupError, TypeError, ArithmeticError) as exc:
+        # A parser bug or an unexpected file must cost this file only, never the build.
+        log.warning("parser.crashed", parser=lp.name, path=rel, error=repr(exc))
+        return [ParseProblem(path=rel, reason=f"parser failed: {exc!r}", parser=lp.name)]
+
+
+def _walk(root: Path, exclude: GlobSet) -> Iterator[tuple[Path, PurePosixPath, str]]:
+    """Yield (path, relative path, kind) for every entry under root that is not a directory.
+
+    kind is "file", "link", or "unreadable" for a directory that could not be listed.
+    """
+    stack = [root]
+    while stack:
+        current = stack.pop()
+        try:
+            entries = sorted(os.scandir(current), key=lambda e: e.name)
+        except OSError as exc:
+            yield current, PurePosixPath(current.relative_to(root).as_posix()), "unreadable"
+            log.warning("workspace.unreadable", path=str(current), error=exc.strerror)
+            continue
+        subdirs = []
+        for entry in entries:
+            path = Path(entry.path)
+            rel = PurePosixPath(path.relative_to(root).as_posix())
+            if exclude.match(rel):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                subdirs.append(path)
+            else:
+                yield path, rel, "link" if entry.is_symlink() else "file"
+        stack.extend(reversed(subdirs))
+
+
+def _claimants(registry: Registry, path: Path, rel: PurePosixPath, root: Path) -> list[LoadedParser]:
+    by_name = [lp for lp in registry.parsers if lp.claims(rel)]
+    if by_name or rel.suffix.lower() not in registry.sniff_suffixes:
+        return by_name
+    try:
+        with open_under(root, path) as fh:
+            head = fh.read(SNIFF_BYTES)
+    except SeiWatchError:
+        return []
+    return [lp for lp in registry.parsers if lp.sniffs(rel, head)]
+
+
+def scan(
+    root: Path,
+    registry: Registry,
+    *,
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> ScanResult:
+    """Parse every file under `root` that a parser claims."""
+    if not root.exists():
+        raise SeiWatchError(f"{root}: no such directory")
+    if not root.is_dir():
+        raise SeiWatchError(f"{root}: not a directory")
+    root = Path(os.path.realpath(root))
+    records: list[Record] = []
+    seen = parsed = 0
+    for path, rel, kind in _walk(root, GlobSet(exclude)):
+        seen += 1
+        if kind == "unreadable":
+            records.append(ParseProblem(path=str(rel), reason="directory is not readable"))
+            continue
+        if kind == "link":
+            # Links inside the root are read at their target; only claimed links out are news.
+            if not is_under(root, path) and any(lp.claims(rel) for lp in registry.parsers):
+                records.append(
+                    ParseProblem(path=str(rel), reason="symlink leads outside the workspace")
+                )
+            continue
+        try:
+            claimants = _claimants(registry, path, rel, root)
+        except UnsafePathError as exc:
+            records.append(ParseProblem(path=str(rel), reason=exc.reason))
+            continue
+        for lp in claimants:
+            parsed += 1
+            records.extend(parse_file(lp, path, root, max_bytes=max_bytes))
+    return ScanResult(root=root, records=tuple(records), files_seen=seen, files_parsed=parsed)
