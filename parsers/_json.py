@@ -25,7 +25,9 @@ def load_json(path: Path, ctx: ParseContext, *, limit: int = MAX_JSON_BYTES) -> 
     except UnicodeDecodeError as exc:
         raise ParseError(f"not UTF-8 text (byte {exc.start})") from exc
     except json.JSONDecodeError as exc:
-        raise ParseError(f"not valid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno) from exc
+        raise ParseError(
+            f"not valid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno
+        ) from exc
     except (ValueError, RecursionError) as exc:
         raise ParseError(f"not valid JSON: {exc}") from exc
 

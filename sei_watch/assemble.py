@@ -41,8 +41,10 @@ class Assembly:
 
 def suite_description(s: SuiteSummary) -> str:
     """The counts of a suite in one line, with the first failure when there is one."""
-    parts = [f"{s.tests} tests: {s.passed} passed, {s.failures} failed, {s.errors} errors, "
-             f"{s.skipped} skipped, {s.flaky} flaky"]
+    parts = [
+        f"{s.tests} tests: {s.passed} passed, {s.failures} failed, {s.errors} errors, "
+        f"{s.skipped} skipped, {s.flaky} flaky"
+    ]
     if s.from_attributes:
         parts.append("(counts from suite attributes)")
     if s.partial:
@@ -81,7 +83,9 @@ def _tests_stage(suites: list[SuiteSummary], name: str) -> Stage:
     starts = [s.start_ms for s in suites if s.start_ms is not None]
     if starts and len(starts) == len(suites):
         start: int | None = min(starts)
-        duration = max(s.start_ms + s.time_ms for s in suites if s.start_ms is not None) - min(starts)
+        duration = max(s.start_ms + s.time_ms for s in suites if s.start_ms is not None) - min(
+            starts
+        )
     else:
         start, duration = (min(starts) if starts else None), sum(s.time_ms for s in suites)
     total = sum(s.tests for s in suites)
@@ -144,7 +148,8 @@ def _spans(stages: list[Stage], facts: list[BuildFacts]) -> tuple[int | None, in
     starts = [f.start_ms for f in facts if f.start_ms is not None]
     ends = [f.end_ms for f in facts if f.end_ms is not None]
     for st in stages:
-        for item in (st, *st.steps):
+        items: list[Stage | Step] = [st, *st.steps]
+        for item in items:
             if item.start_ms is not None:
                 starts.append(item.start_ms)
                 ends.append(item.start_ms + item.duration_ms)
@@ -203,21 +208,16 @@ def assemble(records: Iterable[Record], given: AssemblyInput) -> Assembly:
         else:
             p["build_number"] = p["start_time"] // 1000
             defaults.append(("build_number", "no build number given; the start time in seconds"))
-    for key, value, why in (
-        ("pipeline", given.workspace_name, "the workspace directory name"),
-        ("job_full_name", None, "the pipeline"),
-        ("qualified_name", None, "the job_full_name"),
-        ("instance_name", given.hostname, "this host's name"),
-        ("instance_guid", None, "derived from the host name; run `sei-watch register`"),
+    guid = str(uuid.uuid5(uuid.NAMESPACE_DNS, f"sei-watch.{given.hostname}"))
+    for key, fallback, why in (
+        ("pipeline", lambda: given.workspace_name, "the workspace directory name"),
+        ("job_full_name", lambda: p["pipeline"], "the pipeline"),
+        ("qualified_name", lambda: p["job_full_name"], "the job_full_name"),
+        ("instance_name", lambda: given.hostname, "this host's name"),
+        ("instance_guid", lambda: guid, "derived from the host name; run `sei-watch register`"),
     ):
         if not p.get(key):
-            if key == "job_full_name":
-                value = p["pipeline"]
-            elif key == "qualified_name":
-                value = p["job_full_name"]
-            elif key == "instance_guid":
-                value = str(uuid.uuid5(uuid.NAMESPACE_DNS, f"sei-watch.{given.hostname}"))
-            p[key] = value
+            p[key] = fallback()
             defaults.append((key, why))
     p["job_run"] = _job_run(all_stages)
     if given.params:

@@ -38,9 +38,7 @@ class Io:
 
 
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
-        prog="sei-watch", description="Report CI builds to Harness SEI."
-    )
+    ap = argparse.ArgumentParser(prog="sei-watch", description="Report CI builds to Harness SEI.")
     ap.add_argument("--version", action="version", version=f"sei-watch {__version__}")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -50,11 +48,18 @@ def _parser() -> argparse.ArgumentParser:
     out.add_argument("--json", action="store_true", help="print exactly the payload to post")
     out.add_argument("--records", action="store_true", help="print every record and problem")
     p.add_argument("--parser", metavar="NAME", help="run only this parser on the file PATH")
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                   help="set a payload field (param.NAME=VALUE adds a job parameter)")
+    p.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a payload field (param.NAME=VALUE adds a job parameter)",
+    )
     p.add_argument("--config", type=Path, help="a TOML config file")
-    p.add_argument("--strict", action="store_true",
-                   help="fail when a required field would be defaulted")
+    p.add_argument(
+        "--strict", action="store_true", help="fail when a required field would be defaulted"
+    )
 
     ps = sub.add_parser("parsers", help="list the parsers found and where each came from")
     ps.add_argument("--config", type=Path, help="a TOML config file")
@@ -97,8 +102,11 @@ def _parse_one(args: argparse.Namespace, io: Io, settings: Settings) -> ExitStat
     root = Path(os.path.realpath(path.parent))
     records = parse_file(lp, root / path.name, root, max_bytes=settings.max_file_bytes)
     dump_json(io.stdout, [record_json(r) for r in records])
-    return ExitStatus.PROBLEMS if any(r["kind"] == "ParseProblem" for r in
-                                      map(record_json, records)) else ExitStatus.OK
+    return (
+        ExitStatus.PROBLEMS
+        if any(r["kind"] == "ParseProblem" for r in map(record_json, records))
+        else ExitStatus.OK
+    )
 
 
 def cmd_parse(args: argparse.Namespace, io: Io) -> ExitStatus:
@@ -107,8 +115,12 @@ def cmd_parse(args: argparse.Namespace, io: Io) -> ExitStatus:
     if args.parser:
         return _parse_one(args, io, settings)
     fields, params = _fields(settings, args.sets)
-    result = scan(args.path, _registry(settings, io), exclude=settings.exclude,
-                  max_bytes=settings.max_file_bytes)
+    result = scan(
+        args.path,
+        _registry(settings, io),
+        exclude=settings.exclude,
+        max_bytes=settings.max_file_bytes,
+    )
     asm = assemble(
         result.records,
         AssemblyInput(
@@ -129,8 +141,10 @@ def cmd_parse(args: argparse.Namespace, io: Io) -> ExitStatus:
         if not invalid:
             dump_json(io.stdout, asm.payload)
     else:
-        title = (f"sei-watch parse {result.root}  ({result.files_seen} files seen, "
-                 f"{result.files_parsed} parsed)")
+        title = (
+            f"sei-watch parse {result.root}  ({result.files_seen} files seen, "
+            f"{result.files_parsed} parsed)"
+        )
         write_summary(io.stdout, asm, title=title)
     if args.json or args.records:  # the summary already lists them on stdout
         io.stderr.writelines(f"sei-watch: problem: {prob}\n" for prob in asm.problems)

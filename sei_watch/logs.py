@@ -12,8 +12,9 @@ import structlog
 __all__ = ["configure_logging"]
 
 
-def configure_logging(*, stream: TextIO | None = None, json: bool | None = None,
-                      level: int = logging.INFO) -> None:
+def configure_logging(
+    *, stream: TextIO | None = None, json: bool | None = None, level: int = logging.INFO
+) -> None:
     """Route structlog events to `stream` (stderr by default) as JSON or as console text."""
     stream = stream or sys.stderr
     if json is None:

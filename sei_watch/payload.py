@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 __all__ = [
+    "FIELD_TYPES",
     "NAME_LIMIT",
+    "REQUIRED",
     "RESULTS",
     "STATES",
-    "FIELD_TYPES",
-    "REQUIRED",
     "normalise_result",
     "shorten",
     "validate",
@@ -59,13 +59,38 @@ FIELD_TYPES: Final[Mapping[str, type]] = {
 
 _SYNONYMS: Final = {
     "SUCCESS": ("success", "succeeded", "successful", "passed", "pass", "ok", "green", "fixed"),
-    "FAILURE": ("failure", "failed", "fail", "error", "errored", "broken", "red", "timedout",
-                "timed_out", "timeout"),
-    "UNSTABLE": ("unstable", "partiallysucceeded", "partially_succeeded", "succeededwithissues",
-                 "warning", "warnings"),
+    "FAILURE": (
+        "failure",
+        "failed",
+        "fail",
+        "error",
+        "errored",
+        "broken",
+        "red",
+        "timedout",
+        "timed_out",
+        "timeout",
+    ),
+    "UNSTABLE": (
+        "unstable",
+        "partiallysucceeded",
+        "partially_succeeded",
+        "succeededwithissues",
+        "warning",
+        "warnings",
+    ),
     "ABORTED": ("aborted", "canceled", "cancelled", "cancel", "killed", "interrupted", "stopped"),
-    "NOT_BUILT": ("not_built", "notbuilt", "skipped", "skip", "not_run", "notrun", "manual",
-                  "pending", "none"),
+    "NOT_BUILT": (
+        "not_built",
+        "notbuilt",
+        "skipped",
+        "skip",
+        "not_run",
+        "notrun",
+        "manual",
+        "pending",
+        "none",
+    ),
 }
 _RESULT_OF = {word: result for result, words in _SYNONYMS.items() for word in words}
 _SHA = re.compile(r"[0-9a-f]{40}\Z")
@@ -87,10 +112,10 @@ def shorten(name: str, limit: int = NAME_LIMIT) -> str:
         return name
     keep = limit - 3
     head = (keep + 1) // 2
-    return f"{name[:head]}...{name[len(name) - (keep - head):]}"
+    return f"{name[:head]}...{name[len(name) - (keep - head) :]}"
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

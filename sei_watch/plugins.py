@@ -125,9 +125,7 @@ class Registry:
 
     @property
     def sniff_suffixes(self) -> frozenset[str]:
-        return frozenset(
-            s for lp in self.parsers for s in getattr(lp.parser, "sniff_suffixes", ())
-        )
+        return frozenset(s for lp in self.parsers for s in getattr(lp.parser, "sniff_suffixes", ()))
 
 
 def _origin(ep: md.EntryPoint) -> str:
@@ -141,7 +139,8 @@ def _instantiate(obj: object, ep_name: str) -> Parser:
     for attr in ("name", "matches", "parse"):
         if not hasattr(parser, attr):
             raise PluginError(f"entry point {ep_name!r} gives an object without {attr!r}")
-    if not isinstance(parser.name, str) or not parser.name:  # type: ignore[attr-defined]
+    name = getattr(parser, "name", None)
+    if not isinstance(name, str) or not name:
         raise PluginError(f"entry point {ep_name!r} gives a parser with no name")
     return parser  # type: ignore[return-value]
 

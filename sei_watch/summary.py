@@ -1,4 +1,4 @@
-"""The human summary that `sei-watch parse` prints: what a person checks before trusting a payload."""
+"""The summary `sei-watch parse` prints: what a person checks before trusting a payload."""
 
 from __future__ import annotations
 
@@ -12,8 +12,13 @@ from .records import Record
 
 __all__ = ["fmt_ms", "record_json", "write_summary"]
 
-_MARK = {"SUCCESS": "ok  ", "FAILURE": "FAIL", "UNSTABLE": "UNST", "ABORTED": "ABRT",
-         "NOT_BUILT": "skip"}
+_MARK = {
+    "SUCCESS": "ok  ",
+    "FAILURE": "FAIL",
+    "UNSTABLE": "UNST",
+    "ABORTED": "ABRT",
+    "NOT_BUILT": "skip",
+}
 
 
 def fmt_ms(ms: int) -> str:
@@ -44,21 +49,32 @@ def write_summary(out: TextIO, asm: Assembly, *, title: str, problems_label: str
     defaulted = dict(asm.defaults)
     w = out.write
     w(f"{title}\n\n")
-    for key in ("pipeline", "job_full_name", "instance_name", "instance_guid", "build_number",
-                "result", "branch_name", "repo_url"):
+    for key in (
+        "pipeline",
+        "job_full_name",
+        "instance_name",
+        "instance_guid",
+        "build_number",
+        "result",
+        "branch_name",
+        "repo_url",
+    ):
         if key in p:
-            note = f"   (default: {defaulted[key]})" if key in defaulted else ""
+            note = "   (default, see below)" if key in defaulted else ""
             w(f"  {key:<15}{p[key]}{note}\n")
-    note = f"   (default: {defaulted['start_time']})" if "start_time" in defaulted else ""
+    note = "   (default, see below)" if "start_time" in defaulted else ""
     w(f"  {'start':<15}{_when(p['start_time'])}{note}\n")
     w(f"  {'duration':<15}{fmt_ms(p['duration'])}\n")
     stages = p.get("job_run", {}).get("stages", [])
     w(f"\nStages ({len(stages)})\n")
     for stage in stages:
-        w(f"  {_MARK[stage['result']]} {stage['displayName']:<50} {fmt_ms(stage['durationInMillis']):>8}\n")
+        dur = fmt_ms(stage["durationInMillis"])
+        w(f"  {_MARK[stage['result']]} {stage['displayName']:<50} {dur:>8}\n")
         for step in stage["steps"]:
-            w(f"    {_MARK[step['result']]} {step['displayName']:<48} "
-              f"{fmt_ms(step['durationInMillis']):>8}\n")
+            w(
+                f"    {_MARK[step['result']]} {step['displayName']:<48} "
+                f"{fmt_ms(step['durationInMillis']):>8}\n"
+            )
             if step["displayDescription"] != step["displayName"]:
                 w(f"         {step['displayDescription']}\n")
     if asm.suites:
@@ -66,14 +82,18 @@ def write_summary(out: TextIO, asm: Assembly, *, title: str, problems_label: str
         failed = sum(s.failures + s.errors for s in asm.suites)
         flaky = sum(s.flaky for s in asm.suites)
         skipped = sum(s.skipped for s in asm.suites)
-        w(f"\nTests: {tests} in {len(asm.suites)} suites, {failed} failed, {skipped} skipped, "
-          f"{flaky} flaky\n")
+        w(
+            f"\nTests: {tests} in {len(asm.suites)} suites, {failed} failed, {skipped} skipped, "
+            f"{flaky} flaky\n"
+        )
     arts = p.get("artifacts", [])
     w(f"\nArtifacts ({len(arts)})   ci={str(p.get('ci')).lower()} cd={str(p.get('cd')).lower()}\n")
     for a in arts:
         way = "in " if a["input"] else "out"
-        w(f"  {way} {a['type']:<10} {a['name']}:{a['qualifier']}  {a['location']}"
-          f"{'  ' + a['hash'] if a['hash'] else ''}\n")
+        w(
+            f"  {way} {a['type']:<10} {a['name']}:{a['qualifier']}  {a['location']}"
+            f"{'  ' + a['hash'] if a['hash'] else ''}\n"
+        )
     w(f"\nProblems ({len(asm.problems)}){problems_label}\n")
     for prob in asm.problems:
         w(f"  {prob}\n")

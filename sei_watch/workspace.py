@@ -85,7 +85,9 @@ def _walk(root: Path, exclude: GlobSet) -> Iterator[tuple[Path, PurePosixPath, s
         stack.extend(reversed(subdirs))
 
 
-def _claimants(registry: Registry, path: Path, rel: PurePosixPath, root: Path) -> list[LoadedParser]:
+def _claimants(
+    registry: Registry, path: Path, rel: PurePosixPath, root: Path
+) -> list[LoadedParser]:
     by_name = [lp for lp in registry.parsers if lp.claims(rel)]
     if by_name or rel.suffix.lower() not in registry.sniff_suffixes:
         return by_name

@@ -1,0 +1,60 @@
+"""Shared fixtures: the read-only corpus, a CLI runner with captured I/O, clean logging."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import structlog
+
+from sei_watch.cli import Io, main
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+FIXED_NOW_MS = 1_750_000_000_000
+
+
+@dataclass
+class CliResult:
+    status: int
+    out: str
+    err: str
+
+
+def _corpus() -> Path:
+    env = os.environ.get("SEI_WATCH_CORPUS")
+    if env:
+        return Path(env)
+    for base in (ROOT.parent / "shared" / "corpus", ROOT.parent.parent / "shared" / "corpus"):
+        if base.is_dir():
+            return base
+    return ROOT.parent / "shared" / "corpus"
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """The shared corpus of third-party reports (read-only, never copied into the repo)."""
+    path = _corpus()
+    if not path.is_dir():
+        pytest.skip(f"corpus not found at {path}; set SEI_WATCH_CORPUS")
+    return path
+
+
+@pytest.fixture
+def run_cli() -> Iterator[object]:
+    """Run `sei-watch` in-process with captured stdout/stderr, a fixed clock and host name."""
+
+    def run(*argv: str) -> CliResult:
+        out, err = io.StringIO(), io.StringIO()
+        status = main(
+            list(argv),
+            Io(stdout=out, stderr=err, hostname=lambda: "agent-7", now_ms=lambda: FIXED_NOW_MS),
+        )
+        return CliResult(int(status), out.getvalue(), err.getvalue())
+
+    yield run
+    structlog.reset_defaults()
