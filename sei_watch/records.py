@@ -63,6 +63,7 @@ class SuiteSummary:
     flaky: int = 0
     attempts: int = 0
     time_ms: int = 0
+    case_time_ms: int = 0
     start_ms: int | None = None
     source: str = ""
     from_attributes: bool = False

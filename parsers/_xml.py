@@ -1,0 +1,57 @@
+"""The one hardened lxml set-up: no entities, no DTD, no network, bytes we read ourselves.
+
+We never hand lxml a path: `etree.parse(path)` silently gunzips, so a 7.8 KB file can become
+hundreds of MB. Parsers get a file object that `ParseContext.open` made safe and bounded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from lxml import etree
+
+__all__ = ["XMLSyntaxError", "iter_elements", "root_tag"]
+
+XMLSyntaxError = etree.XMLSyntaxError
+
+_PROLOG = re.compile(rb"<\?.*?\?>|<!--.*?-->|<!DOCTYPE(?:[^<>]|<[^<>]*>)*>|\s+", re.S)
+_TAG = re.compile(rb"<([A-Za-z_][\w.\-]*(?::[A-Za-z_][\w.\-]*)?)([^>]*)")
+_BOMS = (b"\xef\xbb\xbf",)
+
+
+def root_tag(head: bytes) -> tuple[str, bool] | None:
+    """The root element's name in the first bytes of a document, and whether it sets a default
+    namespace; None when the head does not look like XML."""
+    for bom in _BOMS:
+        head = head.removeprefix(bom)
+    pos = 0
+    while True:
+        m = _PROLOG.match(head, pos)
+        if not m or m.end() == pos:
+            break
+        pos = m.end()
+    m = _TAG.match(head, pos)
+    if not m:
+        return None
+    return m.group(1).decode("ascii", "replace"), b"xmlns=" in m.group(2)
+
+
+def iter_elements(
+    fh: BinaryIO, tags: tuple[str, ...], *, recover: bool = False
+) -> Iterator[tuple[str, etree._Element]]:
+    """Stream (event, element) for `tags` only, parsed without entities, DTDs or network."""
+    return etree.iterparse(  # type: ignore[no-any-return]
+        fh,
+        events=("start", "end"),
+        tag=tags,
+        resolve_entities=False,
+        load_dtd=False,
+        no_network=True,
+        dtd_validation=False,
+        huge_tree=False,
+        recover=recover,
+        remove_comments=True,
+        remove_pis=True,
+    )
