@@ -327,6 +327,7 @@ class JUnitParser:
         self,
         exc: XMLSyntaxError,
         fh: BinaryIO,
+        *,
         size: int,
         ctx: ParseContext,
         path: Path,
