@@ -273,10 +273,24 @@ def _stream(
             _free(elem)
 
 
-def _truncated(exc: XMLSyntaxError, fh: BinaryIO, size: int, seen_suite: bool) -> bool:
-    """An error in the last chunk of a report that had started is a cut-off file."""
+_CONTENT_ERRORS = ("Char", "UTF-8", "encoding", "CData", "ntity", "amplification", "depth")
+
+
+def _last_line(fh: BinaryIO) -> int:
+    fh.seek(0)
+    lines, last = 1, b""
+    while chunk := fh.read(1 << 20):
+        lines += chunk.count(b"\n")
+        last = chunk[-1:]
+    return lines - (last == b"\n")
+
+
+def _truncated(exc: XMLSyntaxError, fh: BinaryIO, seen_suite: bool) -> bool:
+    """Whether the error is the end of a cut-off report rather than bad content inside it."""
     msg = str(exc.msg or "")
-    return seen_suite and fh.tell() >= size and "Char" not in msg and "UTF-8" not in msg
+    if not seen_suite or any(word in msg for word in _CONTENT_ERRORS):
+        return False
+    return (exc.lineno or 0) >= _last_line(fh)
 
 
 class JUnitParser:
@@ -307,17 +321,14 @@ class JUnitParser:
         source = ctx.rel(path)
         fallback = path.name.removesuffix(".xml").removeprefix("TEST-")
         with ctx.open(path) as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if size == 0:
+            if os.fstat(fh.fileno()).st_size == 0:
                 raise ParseError("file is empty")
             done: list[SuiteSummary] = []
             stack: list[_Suite] = []
             try:
                 _stream(fh, source, fallback, done, stack, recover=False)
             except XMLSyntaxError as exc:
-                yield from self._after_error(
-                    exc, fh, size=size, ctx=ctx, path=path, done=done, stack=stack
-                )
+                yield from self._after_error(exc, fh, ctx=ctx, path=path, done=done, stack=stack)
                 return
         if not done:
             raise ParseError(self._no_suites(ctx, path))
@@ -328,7 +339,6 @@ class JUnitParser:
         exc: XMLSyntaxError,
         fh: BinaryIO,
         *,
-        size: int,
         ctx: ParseContext,
         path: Path,
         done: list[SuiteSummary],
@@ -336,15 +346,16 @@ class JUnitParser:
     ) -> Iterator[Record]:
         source, fallback = ctx.rel(path), path.name.removesuffix(".xml")
         line = exc.lineno or None
-        if _truncated(exc, fh, size, bool(done or stack)):
+        why = " ".join(str(exc.msg or exc).split())
+        if _truncated(exc, fh, bool(done or stack)):
             partial = [s.summary(source, fallback, partial=True) for s in reversed(stack)]
             found = done + [s for s in partial if s is not None and s.tests]
             if not found:
-                raise ParseError(f"truncated before any test suite: {exc.msg}", line=line)
+                raise ParseError(f"truncated before any test suite: {why}", line=line)
             yield from found
             yield ctx.problem(
                 path,
-                f"truncated: {exc.msg}; counts up to the break are reported and marked partial",
+                f"truncated: {why}; counts up to the break are reported and marked partial",
                 line=line,
             )
             return
@@ -355,12 +366,12 @@ class JUnitParser:
         except XMLSyntaxError:
             recovered = []
         if not recovered:
-            raise ParseError(f"not well-formed XML: {exc.msg}", line=line)
+            raise ParseError(f"not well-formed XML: {why}", line=line)
         for s in recovered:
             yield SuiteSummary(**{**_fields(s), "flags": (*s.flags, "recovered")})
         yield ctx.problem(
             path,
-            f"not well-formed XML: {exc.msg}; libxml2 recovered "
+            f"not well-formed XML: {why}; libxml2 recovered "
             f"{len(recovered)} suites, whose counts may be incomplete",
             line=line,
         )

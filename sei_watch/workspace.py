@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 import structlog
@@ -47,7 +47,10 @@ def parse_file(
     ctx = ParseContext(root=root, options=lp.options, max_bytes=max_bytes)
     rel = ctx.rel(path)
     try:
-        return list(lp.parser.parse(path, ctx))
+        return [
+            replace(r, parser=lp.name) if isinstance(r, ParseProblem) and not r.parser else r
+            for r in lp.parser.parse(path, ctx)
+        ]
     except ParseError as exc:
         return [ParseProblem(path=rel, reason=exc.reason, line=exc.line, parser=lp.name)]
     except SeiWatchError as exc:

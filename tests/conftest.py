@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,8 +12,10 @@ import structlog
 
 from sei_watch.cli import Io, main
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(__file__).resolve().parent / "data"
+from .paths import DATA, ROOT, corpus_dir
+
+__all__ = ["DATA", "FIXED_NOW_MS", "ROOT", "CliResult"]
+
 FIXED_NOW_MS = 1_750_000_000_000
 
 
@@ -25,20 +26,10 @@ class CliResult:
     err: str
 
 
-def _corpus() -> Path:
-    env = os.environ.get("SEI_WATCH_CORPUS")
-    if env:
-        return Path(env)
-    for base in (ROOT.parent / "shared" / "corpus", ROOT.parent.parent / "shared" / "corpus"):
-        if base.is_dir():
-            return base
-    return ROOT.parent / "shared" / "corpus"
-
-
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     """The shared corpus of third-party reports (read-only, never copied into the repo)."""
-    path = _corpus()
+    path = corpus_dir()
     if not path.is_dir():
         pytest.skip(f"corpus not found at {path}; set SEI_WATCH_CORPUS")
     return path
