@@ -7,12 +7,10 @@ hundreds of MB. Parsers get a file object that `ParseContext.open` made safe and
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import BinaryIO
 
 from lxml import etree
 
-__all__ = ["XMLSyntaxError", "iter_elements", "root_tag"]
+__all__ = ["XMLSyntaxError", "pull_parser", "root_tag"]
 
 XMLSyntaxError = etree.XMLSyntaxError
 
@@ -38,12 +36,9 @@ def root_tag(head: bytes) -> tuple[str, bool] | None:
     return m.group(1).decode("ascii", "replace"), b"xmlns=" in m.group(2)
 
 
-def iter_elements(
-    fh: BinaryIO, tags: tuple[str, ...], *, recover: bool = False
-) -> Iterator[tuple[str, etree._Element]]:
-    """Stream (event, element) for `tags` only, parsed without entities, DTDs or network."""
-    return etree.iterparse(  # type: ignore[no-any-return]
-        fh,
+def pull_parser(tags: tuple[str, ...], *, recover: bool = False) -> etree.XMLPullParser:
+    """A pull parser reporting start and end of `tags` only: no entities, DTDs or network."""
+    return etree.XMLPullParser(
         events=("start", "end"),
         tag=tags,
         resolve_entities=False,
