@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import __version__
+from . import __version__, cli_outbox
 from .assemble import AssemblyInput, assemble
-from .config import Settings, coerce_field, load_settings, parse_assignment
+from .config import Settings, coerce_field, find_config, load_settings, parse_assignment
+from .delivery import open_outbox
 from .errors import ConfigError, SeiWatchError
 from .logs import configure_logging
 from .payload import REQUIRED, validate
@@ -60,10 +61,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--strict", action="store_true", help="fail when a required field would be defaulted"
     )
+    p.add_argument(
+        "--post", action="store_true", help="queue the payload in the outbox and deliver it now"
+    )
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds --post waits for delivery")
 
     ps = sub.add_parser("parsers", help="list the parsers found and where each came from")
     ps.add_argument("--config", type=Path, help="a TOML config file")
+    cli_outbox.add_commands(sub)
     return ap
+
+
+def _settings(args: argparse.Namespace, io: Io) -> Settings:
+    return load_settings(find_config(args.config, io.environ), io.environ)
 
 
 def _registry(settings: Settings, io: Io) -> Registry:
@@ -87,7 +97,7 @@ def _fields(settings: Settings, sets: Sequence[str]) -> tuple[dict[str, Any], di
 
 def cmd_parsers(args: argparse.Namespace, io: Io) -> ExitStatus:
     """List the parsers in use with their origin."""
-    registry = _registry(load_settings(args.config), io)
+    registry = _registry(_settings(args, io), io)
     for lp in registry.parsers:
         extra = f"  +globs {', '.join(lp.extra.patterns)}" if lp.extra else ""
         io.stdout.write(f"{lp.name:<20} {lp.origin}{extra}\n")
@@ -111,7 +121,7 @@ def _parse_one(args: argparse.Namespace, io: Io, settings: Settings) -> ExitStat
 
 def cmd_parse(args: argparse.Namespace, io: Io) -> ExitStatus:
     """Parse a workspace into the payload SEI would receive, and show it."""
-    settings = load_settings(args.config)
+    settings = _settings(args, io)
     if args.parser:
         return _parse_one(args, io, settings)
     fields, params = _fields(settings, args.sets)
@@ -152,12 +162,25 @@ def cmd_parse(args: argparse.Namespace, io: Io) -> ExitStatus:
         io.stderr.write("sei-watch: the payload is not valid:\n")
         io.stderr.writelines(f"  {line}\n" for line in invalid)
         return ExitStatus.INVALID_PAYLOAD
+    if args.post:
+        outbox = open_outbox(settings)
+        try:
+            queued = outbox.enqueue(asm.payload)
+        finally:
+            outbox.close()
+        key = f"{asm.payload['job_full_name']}#{asm.payload['build_number']}"
+        io.stderr.write(f"sei-watch: {key} {queued} in the outbox\n")
+        sent = cli_outbox.deliver_one(io, settings, key, args.timeout)
+        if sent != ExitStatus.OK:
+            return sent
     return ExitStatus.PROBLEMS if asm.problems else ExitStatus.OK
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Io], ExitStatus]] = {
     "parse": cmd_parse,
     "parsers": cmd_parsers,
+    "outbox": lambda args, io: cli_outbox.cmd_outbox(args, io, _settings(args, io)),
+    "register": lambda args, io: cli_outbox.cmd_register(args, io, _settings(args, io)),
 }
 
 

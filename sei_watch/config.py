@@ -14,14 +14,66 @@ from .payload import FIELD_TYPES
 from .plugins import DEFAULT_MAX_BYTES, ParserSettings
 from .workspace import DEFAULT_EXCLUDE
 
-__all__ = ["Settings", "coerce_field", "load_settings", "parse_assignment"]
+__all__ = [
+    "DEFAULT_CONFIGS",
+    "OutboxSettings",
+    "SeiSettings",
+    "Settings",
+    "coerce_field",
+    "find_config",
+    "load_settings",
+    "parse_assignment",
+]
 
-_SECTIONS = {"payload", "assemble", "parsers", "scan"}
+DEFAULT_CONFIGS = (Path("sei-watch.toml"), Path("/etc/sei-watch/config.toml"))
+_SECTIONS = {"payload", "assemble", "parsers", "scan", "sei", "state", "outbox"}
 _KEYS = {
     "assemble": {"tests_stage"},
     "scan": {"exclude", "max_file_bytes"},
     "parser": {"enabled", "globs", "options"},
 }
+# Scalar sections: key -> type. SEI_WATCH_<SECTION>_<KEY> overrides each in the environment.
+_SCALARS: dict[str, dict[str, type]] = {
+    "sei": {
+        "url": str,
+        "api_key_file": str,
+        "instance_guid": str,
+        "instance_name": str,
+        "instance_url": str,
+        "connect_timeout": float,
+        "read_timeout": float,
+        "ca_bundle": str,
+        "backoff_cap": float,
+        "max_age": float,
+    },
+    "state": {"dir": str},
+    "outbox": {"max_rows": int, "max_bytes": int, "prune_days": float},
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SeiSettings:
+    """Where and how to post. `url` is a preset name or a base URL."""
+
+    url: str | None = None
+    api_key_file: str | None = None
+    instance_guid: str | None = None
+    instance_name: str | None = None
+    instance_url: str | None = None
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    ca_bundle: str | None = None
+    backoff_cap: float = 600.0
+    max_age: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboxSettings:
+    """Caps of the outbox and how long delivered rows are kept."""
+
+    max_rows: int = 100_000
+    max_bytes: int = 1 << 30
+    prune_days: float = 14.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -34,7 +86,50 @@ class Settings:
     parsers: Mapping[str, ParserSettings] = field(default_factory=dict)
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     max_file_bytes: int = DEFAULT_MAX_BYTES
+    sei: SeiSettings = field(default_factory=SeiSettings)
+    state_dir: Path = Path("/var/lib/sei-watch")
+    outbox: OutboxSettings = field(default_factory=OutboxSettings)
     source: str = "(defaults)"
+
+
+def find_config(explicit: Path | None, environ: Mapping[str, str]) -> Path | None:
+    """The config to read: --config, else ./sei-watch.toml, else /etc/sei-watch/config.toml."""
+    if explicit is not None:
+        return explicit
+    if environ.get("SEI_WATCH_CONFIG"):
+        return Path(environ["SEI_WATCH_CONFIG"])
+    return next((p for p in DEFAULT_CONFIGS if p.is_file()), None)
+
+
+def _scalars(
+    data: Mapping[str, Any], section: str, where: str, environ: Mapping[str, str]
+) -> dict[str, Any]:
+    table = dict(_table(data, section, where))
+    known = _SCALARS[section]
+    for key in table:
+        if key not in known:
+            raise _unknown(f"{where}: [{section}]", key, set(known))
+    for key in known:
+        env = f"SEI_WATCH_{section.upper()}_{key.upper()}"
+        if env in environ:
+            table[key] = environ[env]
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        typ = known[key]
+        try:
+            if typ is str:
+                if not isinstance(value, str):
+                    raise TypeError
+                out[key] = value
+            elif isinstance(value, bool):
+                raise TypeError
+            else:
+                out[key] = typ(value)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"{where}: [{section}] {key} must be a {typ.__name__}, not {value!r}"
+            ) from None
+    return out
 
 
 def _unknown(where: str, key: str, known: set[str]) -> ConfigError:
@@ -101,18 +196,20 @@ def _parser_settings(name: str, raw: Any, where: str) -> ParserSettings:
     return ParserSettings(enabled=enabled, globs=tuple(globs), options=dict(options))
 
 
-def load_settings(path: Path | None) -> Settings:
-    """Read and validate a config file; `None` gives the defaults."""
-    if path is None:
-        return Settings()
-    where = str(path)
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        raise ConfigError(f"{where}: cannot read: {exc.strerror}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where}: not valid TOML: {exc}") from exc
+def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate a config file (`None`: defaults), then the environment overrides."""
+    environ = {} if environ is None else environ
+    data: Mapping[str, Any] = {}
+    where = "(no config file)"
+    if path is not None:
+        where = str(path)
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except OSError as exc:
+            raise ConfigError(f"{where}: cannot read: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{where}: not valid TOML: {exc}") from exc
     for key in data:
         if key not in _SECTIONS:
             raise _unknown(where, key, _SECTIONS)
@@ -141,7 +238,20 @@ def load_settings(path: Path | None) -> Settings:
         name: _parser_settings(name, raw, where)
         for name, raw in _table(data, "parsers", where).items()
     }
+    sei = _scalars(data, "sei", where, environ)
+    if environ.get("SEI_URL"):
+        sei["url"] = environ["SEI_URL"]
+    for key in ("instance_guid", "instance_name", "instance_url"):
+        if sei.get(key):
+            fields.setdefault(key, sei[key])
+    state = _scalars(data, "state", where, environ)
+    state_dir = Path(
+        state.get("dir") or environ.get("STATE_DIRECTORY", "").split(":")[0] or "/var/lib/sei-watch"
+    )
     return Settings(
+        sei=SeiSettings(**sei),
+        state_dir=state_dir,
+        outbox=OutboxSettings(**_scalars(data, "outbox", where, environ)),
         fields=fields,
         params=params,
         tests_stage=tests_stage,

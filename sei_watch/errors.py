@@ -4,6 +4,9 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigError",
+    "DeliveryError",
+    "OutboxError",
+    "OutboxFull",
     "ParseError",
     "PayloadError",
     "PluginError",
@@ -43,3 +46,15 @@ class PayloadError(SeiWatchError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+
+
+class DeliveryError(SeiWatchError):
+    """A request to SEI could not be made (connection, TLS, timeout), or SEI refused it."""
+
+
+class OutboxError(SeiWatchError):
+    """The outbox database cannot be opened or written (read-only, full disk, corrupt)."""
+
+
+class OutboxFull(OutboxError):
+    """The outbox is at its row or byte cap: the new build is refused, old rows are kept."""

@@ -14,4 +14,5 @@ class ExitStatus(IntEnum):
     OK = 0
     PROBLEMS = 1  # some files could not be read; the payload is still valid
     USAGE = 2  # bad arguments or configuration
-    INVALID_PAYLOAD = 3  # the payload breaks the SEI contract
+    INVALID_PAYLOAD = 3  # the payload breaks the SEI contract, or SEI refused it for good
+    NOT_DELIVERED = 4  # queued in the outbox, not delivered yet; it will be retried

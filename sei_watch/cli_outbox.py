@@ -1,0 +1,200 @@
+"""`sei-watch outbox ...` and `sei-watch register`: inspect and repair the outbox, create a GUID."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .client import SeiClient
+from .config import Settings
+from .delivery import load_api_key, make_sender, open_outbox
+from .errors import ConfigError
+from .status import ExitStatus
+
+if TYPE_CHECKING:
+    from .cli import Io
+
+__all__ = ["add_commands", "cmd_outbox", "cmd_register"]
+
+
+def add_commands(sub: Any) -> None:
+    """Add the outbox and register commands to the CLI's subparsers."""
+    ob = sub.add_parser("outbox", help="inspect, retry, drop or flush queued payloads")
+    ob.add_argument("--config", type=Path, help="a TOML config file")
+    osub = ob.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ls = osub.add_parser("list", help="one line per row")
+    ls.add_argument("--state", choices=("pending", "inflight", "delivered", "dead"))
+    osub.add_parser("show", help="a row and its payload").add_argument("key")
+    rt = osub.add_parser("retry", help="send a row (or every dead one) again")
+    rt.add_argument("key", nargs="?")
+    rt.add_argument("--all-dead", action="store_true")
+    osub.add_parser("drop", help="delete a row for good").add_argument("key")
+    osub.add_parser("stats", help="counts by state, oldest waiting, size")
+    fl = osub.add_parser("flush", help="deliver what is waiting, then exit")
+    fl.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
+
+    rg = sub.add_parser("register", help="create the CI/CD instance GUID in SEI")
+    rg.add_argument("--integration-id", required=True)
+    rg.add_argument("--name", required=True)
+    rg.add_argument("--type", default="jenkins")
+    rg.add_argument(
+        "--write-config",
+        action="store_true",
+        help="store the GUID as [sei] instance_guid in the config file",
+    )
+    rg.add_argument("--config", type=Path, help="a TOML config file")
+
+
+def _age(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def cmd_outbox(args: argparse.Namespace, io: Io, settings: Settings) -> ExitStatus:
+    """The outbox subcommands."""
+    outbox = open_outbox(settings)
+    try:
+        if args.action == "list":
+            for r in outbox.rows(state=args.state):
+                err = f"  {r.last_error[:80]}" if r.last_error else ""
+                io.stdout.write(
+                    f"{r.id:>6} {r.state:<9} {r.attempts:>3} {_age(r.updated)}  {r.key}{err}\n"
+                )
+        elif args.action == "show":
+            r = outbox.find(args.key)
+            meta = {
+                k: getattr(r, k)
+                for k in (
+                    "id",
+                    "instance_guid",
+                    "job",
+                    "build_number",
+                    "state",
+                    "attempts",
+                    "last_error",
+                    "size",
+                )
+            }
+            io.stdout.write(
+                json.dumps({**meta, "payload": json.loads(r.body or b"{}")}, indent=2) + "\n"
+            )
+        elif args.action == "retry":
+            if args.all_dead:
+                io.stdout.write(f"{outbox.requeue_dead()} dead rows queued again\n")
+            elif args.key:
+                io.stdout.write(f"{outbox.requeue(args.key).key} queued again\n")
+            else:
+                raise ConfigError("outbox retry needs KEY or --all-dead")
+        elif args.action == "drop":
+            io.stdout.write(f"{outbox.drop(args.key).key} dropped\n")
+        elif args.action == "stats":
+            io.stdout.write(json.dumps(outbox.stats(), indent=2) + "\n")
+        else:
+            return _flush(args, io, settings, outbox)
+    finally:
+        outbox.close()
+    return ExitStatus.OK
+
+
+def _flush(args: argparse.Namespace, io: Io, settings: Settings, outbox: Any) -> ExitStatus:
+    sender = make_sender(settings, outbox, io.environ)
+    stop = threading.Event()
+    timer = threading.Timer(args.timeout, stop.set)
+    timer.daemon = True
+    timer.start()
+    try:
+        sender.run(stop, idle=0.2, until_empty=True)
+    finally:
+        timer.cancel()
+        sender.client.close()
+    waiting = outbox.stats()
+    io.stdout.write(
+        f"delivered {sender.delivered_count}; pending {waiting['pending']}, "
+        f"dead {waiting['dead']}\n"
+    )
+    return ExitStatus.OK if waiting["pending"] == 0 else ExitStatus.NOT_DELIVERED
+
+
+def deliver_one(io: Io, settings: Settings, key: str, timeout: float) -> ExitStatus:
+    """After `parse --post`: deliver until this payload is out (or dead), with progress."""
+    outbox = open_outbox(settings)
+    sender = make_sender(settings, outbox, io.environ)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            row = outbox.find(key)
+            if row.state in ("delivered", "dead"):
+                break
+            if not sender.step():
+                time.sleep(0.1)
+            backlog = outbox.stats()["pending"]
+            if backlog > 10:
+                io.stderr.write(f"\rsei-watch: delivering, {backlog} waiting ")
+        row = outbox.find(key)
+    finally:
+        sender.client.close()
+        outbox.close()
+    if row.state == "delivered":
+        io.stderr.write(f"sei-watch: {row.key} delivered to SEI\n")
+        return ExitStatus.OK
+    if row.state == "dead":
+        io.stderr.write(f"sei-watch: SEI refused {row.key}: {row.last_error}\n")
+        return ExitStatus.INVALID_PAYLOAD
+    io.stderr.write(
+        f"sei-watch: {row.key} is queued, not delivered yet ({row.last_error}); "
+        "the daemon or `sei-watch outbox flush` will send it\n"
+    )
+    return ExitStatus.NOT_DELIVERED
+
+
+_GUID_LINE = re.compile(r"^\s*instance_guid\s*=.*$", re.M)
+
+
+def _write_guid(path: Path, guid: str) -> None:
+    text = path.read_text() if path.exists() else ""
+    line = f'instance_guid = "{guid}"'
+    sei = re.search(r"^\[sei\]\s*$", text, re.M)
+    if sei is None:
+        text = text.rstrip("\n") + ("\n\n" if text else "") + f"[sei]\n{line}\n"
+    else:
+        end = re.search(r"^\[", text[sei.end() :], re.M)
+        stop = sei.end() + (end.start() if end else len(text) - sei.end())
+        body = text[sei.end() : stop]
+        body = _GUID_LINE.sub(line, body) if _GUID_LINE.search(body) else f"\n{line}" + body
+        text = text[: sei.end()] + body + text[stop:]
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def cmd_register(args: argparse.Namespace, io: Io, settings: Settings) -> ExitStatus:
+    """Create the instance GUID, print it, and optionally store it in the config."""
+    if not settings.sei.url:
+        raise ConfigError("[sei] url (or SEI_URL) is needed to register")
+    client = SeiClient(
+        settings.sei.url,
+        load_api_key(settings, io.environ),
+        connect_timeout=settings.sei.connect_timeout,
+        read_timeout=settings.sei.read_timeout,
+        ca_bundle=settings.sei.ca_bundle,
+    )
+    try:
+        guid = client.register(name=args.name, integration_id=args.integration_id, type_=args.type)
+    finally:
+        client.close()
+    io.stdout.write(f"{guid}\n")
+    if args.write_config:
+        target = args.config or Path(settings.source)
+        if not str(target).endswith(".toml"):
+            raise ConfigError("--write-config needs --config FILE")
+        _write_guid(target, guid)
+        io.stderr.write(f"sei-watch: wrote [sei] instance_guid to {target}\n")
+    return ExitStatus.OK

@@ -1,0 +1,184 @@
+"""The SEI HTTP client: one POST per payload, and what its answer means for the outbox.
+
+requests/urllib3 errors stop here: callers see an `Outcome` or a `DeliveryError`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+import requests
+
+from .errors import DeliveryError
+
+__all__ = ["PRESETS", "Outcome", "SeiClient", "parse_retry_after", "resolve_base"]
+
+PRESETS: Final[Mapping[str, str]] = {
+    "prod0": "https://accounts.harness.io/sei/api",
+    "prod1": "https://app.harness.io/prod1/sei/api",
+    "prod2": "https://app.harness.io/gratis/sei/api",
+    "prod3": "https://app3.harness.io/sei/api",
+    "prod4": "https://prod4.harness.io/sei/api",
+    "prod6": "https://prod6.harness.io/sei/api",
+    "eu1": "https://accounts.eu.harness.io/sei/api",
+}
+USER_AGENT = "sei-watch"
+_MAX_MESSAGE = 500
+
+Kind = Literal["delivered", "retry", "dead", "hold"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    """What one POST came to. `hold` stops the whole queue (a configuration problem)."""
+
+    kind: Kind
+    status: int | None
+    message: str
+    retry_after: float | None = None
+
+
+def resolve_base(url: str) -> str:
+    """A preset name or a base URL, without a trailing slash."""
+    base = PRESETS.get(url.strip().lower(), url.strip())
+    if not base.startswith(("https://", "http://")):
+        raise DeliveryError(
+            f"SEI url {url!r} is neither a preset ({', '.join(PRESETS)}) nor an http(s) URL"
+        )
+    return base.rstrip("/")
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(when.timestamp() - (time.time() if now is None else now), 0.0)
+
+
+def _message(resp: requests.Response) -> str:
+    try:
+        doc = resp.json()
+    except ValueError:
+        return " ".join(resp.text.split())[:_MAX_MESSAGE]
+    if isinstance(doc, dict) and "payload" in doc:
+        return str(doc["payload"])[:_MAX_MESSAGE]
+    return str(doc)[:_MAX_MESSAGE]
+
+
+class SeiClient:
+    """Posts to one SEI base with pooled connections. Use one per sending thread."""
+
+    def __init__(
+        self,
+        base: str,
+        api_key: str,
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        ca_bundle: str | None = None,
+    ) -> None:
+        self.base = resolve_base(base)
+        self._key = api_key
+        self._timeout = (connect_timeout, read_timeout)
+        # REQUESTS_CA_BUNDLE silently beats Session.verify, so verify is passed per request.
+        self._verify: bool | str = ca_bundle or True
+        self._session = requests.Session()
+        self._session.headers.update({"User-Agent": USER_AGENT})
+
+    def __repr__(self) -> str:  # never show the key
+        return f"SeiClient({self.base!r})"
+
+    def close(self) -> None:
+        self._session.close()
+
+    def _post(self, path: str, body: bytes) -> requests.Response:
+        headers = {"Authorization": f"ApiKey {self._key}", "Content-Type": "application/json"}
+        try:
+            return self._session.post(
+                f"{self.base}{path}",
+                data=body,
+                headers=headers,
+                timeout=self._timeout,
+                verify=self._verify,
+                allow_redirects=False,  # a redirect would carry the key to another host
+            )
+        except requests.exceptions.SSLError as exc:
+            raise DeliveryError(f"TLS failed for {self.base}: {type(exc).__name__}") from exc
+        except requests.RequestException as exc:
+            raise DeliveryError(f"{type(exc).__name__} posting to {self.base}{path}") from exc
+
+    def post_run(self, body: bytes) -> Outcome:
+        """POST one payload to /v1/custom-cicd and classify the answer."""
+        try:
+            resp = self._post("/v1/custom-cicd", body)
+        except DeliveryError as exc:
+            kind: Kind = "hold" if "TLS failed" in str(exc) else "retry"
+            return Outcome(kind=kind, status=None, message=str(exc))
+        status = resp.status_code
+        msg = _message(resp)
+        if status in (200, 201, 202):
+            return Outcome(kind="delivered", status=status, message=msg)
+        if status in (401, 403):
+            return Outcome(
+                kind="hold", status=status, message=f"SEI refused the API key ({status}): {msg}"
+            )
+        if 300 <= status < 400:
+            where = resp.headers.get("Location", "?")
+            return Outcome(
+                kind="hold",
+                status=status,
+                message=f"SEI answered a redirect to {where}: check [sei] url",
+            )
+        if status == 413:
+            return Outcome(
+                kind="dead",
+                status=status,
+                message=f"payload of {len(body)} bytes is too large for SEI: {msg}",
+            )
+        if status == 429 or status >= 500:
+            return Outcome(
+                kind="retry",
+                status=status,
+                message=msg or resp.reason,
+                retry_after=parse_retry_after(resp.headers.get("Retry-After")),
+            )
+        return Outcome(kind="dead", status=status, message=msg or resp.reason)
+
+    def register(self, *, name: str, integration_id: str, type_: str = "jenkins") -> str:
+        """Create a CI/CD instance and return its GUID (the documented call, then the one that
+        works: the documented one answers 400 "job_name/pipeline field is missing")."""
+
+        body = json.dumps({"name": name, "integration_id": integration_id, "type": type_})
+        first = self._post("/v1/custom-cicd", body.encode())
+        doc = _json(first)
+        if first.status_code in (200, 201, 202) and isinstance(doc.get("id"), str):
+            return str(doc["id"])
+        if first.status_code in (401, 403):
+            raise DeliveryError(f"SEI refused the API key ({first.status_code})")
+        resp = self._post("/v1/cicd/instances", body.encode())
+        doc = _json(resp)
+        if resp.status_code in (200, 201, 202) and isinstance(doc.get("id"), str):
+            return str(doc["id"])
+        raise DeliveryError(
+            f"SEI did not create the instance ({resp.status_code}): {_message(resp)}"
+        )
+
+
+def _json(resp: requests.Response) -> dict[str, Any]:
+    try:
+        doc = resp.json()
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) else {}

@@ -1,0 +1,191 @@
+"""A stand-in for SEI on 127.0.0.1: validates bodies as the real server does, records what it
+accepted, and can misbehave on purpose (status sequences, resets, slow answers, accept-and-drop).
+
+Run alone for the demo or a benchmark: `python -m tests.sei_server --port 0` prints its URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import socket
+import struct
+import threading
+import time
+import uuid
+from collections import Counter, deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+REQUIRED = (  # (field, alias, the real server's message)
+    ("pipeline", "job_name", "job_name/pipeline field is missing"),
+    ("instance_name", "jenkins_instance_name", "instance_name field is missing in request"),
+    ("instance_guid", "jenkins_instance_guid", "instance_guid field is missing in request"),
+    ("job_full_name", None, "job_full_name field is missing in request"),
+    ("qualified_name", "job_normalized_full_name", "qualified_name field is missing in request"),
+    ("result", None, "result field is missing in request"),
+)
+ACCEPTED = {"response_type": "JenkinsPluginJobRunCompleteResponse", "payload": '{"run_ids":[]}'}
+
+
+class StandIn(ThreadingHTTPServer):
+    """The server; its attributes are the test's view of what happened."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self,
+        api_key: str = "test-key",
+        *,
+        fault_rate: float = 0.0,
+        faults: tuple[str, ...] = ("503", "429", "reset", "slow"),
+        seed: int = 1,
+        slow_seconds: float = 2.0,
+    ) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.api_key = api_key
+        self.script: deque[str] = deque()  # forced answers for the next requests
+        self.fault_rate = fault_rate
+        self.fault_kinds = faults
+        self.slow_seconds = slow_seconds
+        self.rng = random.Random(seed)
+        self.lock = threading.Lock()
+        self.accepted: list[dict[str, Any]] = []
+        self.keys: Counter[tuple[str, str, int]] = Counter()
+        self.requests = 0
+        self.seen_headers: list[dict[str, str]] = []
+        self.raw_log: list[bytes] = []
+        self.instances: dict[str, dict[str, Any]] = {}
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    @property
+    def duplicates(self) -> int:
+        return sum(n - 1 for n in self.keys.values() if n > 1)
+
+    def start(self) -> StandIn:
+        self._thread = threading.Thread(target=self.serve_forever, name="sei-stand-in", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+    def next_fault(self) -> str | None:
+        with self.lock:
+            if self.script:
+                return self.script.popleft()
+            if self.fault_rate and self.rng.random() < self.fault_rate:
+                return self.rng.choice(self.fault_kinds)
+        return None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: StandIn
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _send(self, status: int, doc: Any, headers: dict[str, str] | None = None) -> None:
+        body = json.dumps(doc).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _reset(self) -> None:
+        # SO_LINGER 0: close with RST, as a crashing load balancer does.
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+        self.close_connection = True
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", "0"))
+        raw = self.rfile.read(length)
+        srv = self.server
+        with srv.lock:
+            srv.requests += 1
+            srv.seen_headers.append(dict(self.headers))
+            srv.raw_log.append(raw)
+        if self.headers.get("Authorization") != f"ApiKey {srv.api_key}":
+            self._send(401, {"message": "Unauthorized"})
+            return
+        fault = srv.next_fault()
+        if fault == "reset":
+            self._reset()
+            return
+        if fault == "slow":
+            time.sleep(srv.slow_seconds)
+            # The client gave up: a real server that notices the closed socket does not commit.
+            try:
+                self.connection.setblocking(False)
+                gone = self.connection.recv(1, socket.MSG_PEEK) == b""
+            except BlockingIOError:
+                gone = False
+            except OSError:
+                gone = True
+            finally:
+                self.connection.setblocking(True)
+            if gone:
+                self.close_connection = True
+                return
+        if fault and fault.isdigit():
+            status = int(fault)
+            headers = {"Retry-After": "1"} if status in (429, 503) else {}
+            self._send(status, {"message": f"injected {status}"}, headers)
+            return
+        if self.path == "/v1/cicd/instances":
+            self._instances(raw)
+            return
+        if self.path != "/v1/custom-cicd":
+            self._send(404, {"message": "not found"})
+            return
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            self._send(400, {"response_type": "error", "payload": "malformed JSON"})
+            return
+        for field, alias, message in REQUIRED:
+            if not (doc.get(field) or (alias and doc.get(alias))):
+                self._send(400, {"response_type": "error", "payload": message})
+                return
+        key = (doc["instance_guid"], doc["job_full_name"], int(doc.get("build_number", 0)))
+        with srv.lock:
+            srv.accepted.append(doc)
+            srv.keys[key] += 1
+        if fault == "drop":  # accepted, then the answer is lost
+            self._reset()
+            return
+        self._send(202, ACCEPTED)
+
+    def _instances(self, raw: bytes) -> None:
+        doc = json.loads(raw or b"{}")
+        if not (doc.get("name") and doc.get("integration_id") and doc.get("type")):
+            self._send(400, {"message": "name, integration_id and type are required"})
+            return
+        guid = str(uuid.uuid4())
+        self.server.instances[guid] = doc
+        self._send(201, {"id": guid})
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--key", default="demo-key")
+    args = ap.parse_args()
+    srv = StandIn(args.key)
+    print(srv.url, flush=True)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
