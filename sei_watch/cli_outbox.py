@@ -26,18 +26,19 @@ __all__ = ["add_commands", "cmd_outbox", "cmd_register"]
 
 def add_commands(sub: Any) -> None:
     """Add the outbox and register commands to the CLI's subparsers."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help="a TOML config file")
     ob = sub.add_parser("outbox", help="inspect, retry, drop or flush queued payloads")
-    ob.add_argument("--config", type=Path, help="a TOML config file")
     osub = ob.add_subparsers(dest="action", required=True, metavar="ACTION")
-    ls = osub.add_parser("list", help="one line per row")
+    ls = osub.add_parser("list", help="one line per row", parents=[common])
     ls.add_argument("--state", choices=("pending", "inflight", "delivered", "dead"))
-    osub.add_parser("show", help="a row and its payload").add_argument("key")
-    rt = osub.add_parser("retry", help="send a row (or every dead one) again")
+    osub.add_parser("show", help="a row and its payload", parents=[common]).add_argument("key")
+    rt = osub.add_parser("retry", help="send a row (or every dead one) again", parents=[common])
     rt.add_argument("key", nargs="?")
     rt.add_argument("--all-dead", action="store_true")
-    osub.add_parser("drop", help="delete a row for good").add_argument("key")
-    osub.add_parser("stats", help="counts by state, oldest waiting, size")
-    fl = osub.add_parser("flush", help="deliver what is waiting, then exit")
+    osub.add_parser("drop", help="delete a row for good", parents=[common]).add_argument("key")
+    osub.add_parser("stats", help="counts by state, oldest waiting, size", parents=[common])
+    fl = osub.add_parser("flush", help="deliver what is waiting, then exit", parents=[common])
     fl.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
 
     rg = sub.add_parser("register", help="create the CI/CD instance GUID in SEI")

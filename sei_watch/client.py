@@ -72,8 +72,10 @@ def _message(resp: requests.Response) -> str:
         doc = resp.json()
     except ValueError:
         return " ".join(resp.text.split())[:_MAX_MESSAGE]
-    if isinstance(doc, dict) and "payload" in doc:
-        return str(doc["payload"])[:_MAX_MESSAGE]
+    if isinstance(doc, dict):
+        for key in ("payload", "message", "error"):
+            if key in doc:
+                return str(doc[key])[:_MAX_MESSAGE]
     return str(doc)[:_MAX_MESSAGE]
 
 

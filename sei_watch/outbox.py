@@ -193,7 +193,8 @@ class Outbox:
         try:
             yield db
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # SQLITE_FULL and friends roll back by themselves
+                db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
 

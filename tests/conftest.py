@@ -12,6 +12,7 @@ import structlog
 
 from sei_watch.cli import Io, main
 
+from .conftest_sei import API_KEY
 from .paths import DATA, ROOT, corpus_dir
 
 __all__ = ["DATA", "FIXED_NOW_MS", "ROOT", "CliResult"]
@@ -43,9 +44,18 @@ def run_cli() -> Iterator[object]:
         out, err = io.StringIO(), io.StringIO()
         status = main(
             list(argv),
-            Io(stdout=out, stderr=err, hostname=lambda: "agent-7", now_ms=lambda: FIXED_NOW_MS),
+            Io(
+                stdout=out,
+                stderr=err,
+                hostname=lambda: "agent-7",
+                now_ms=lambda: FIXED_NOW_MS,
+                environ={"SEI_API_KEY": API_KEY},
+            ),
         )
         return CliResult(int(status), out.getvalue(), err.getvalue())
 
     yield run
     structlog.reset_defaults()
+
+
+from .conftest_sei import sei, sei_config  # noqa: E402, F401  (fixtures shared by delivery tests)

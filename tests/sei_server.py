@@ -69,7 +69,9 @@ class StandIn(ThreadingHTTPServer):
         return sum(n - 1 for n in self.keys.values() if n > 1)
 
     def start(self) -> StandIn:
-        self._thread = threading.Thread(target=self.serve_forever, name="sei-stand-in", daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, args=(0.05,), name="sei-stand-in", daemon=True
+        )
         self._thread.start()
         return self
 
