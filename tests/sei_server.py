@@ -43,6 +43,7 @@ class StandIn(ThreadingHTTPServer):
         faults: tuple[str, ...] = ("503", "429", "reset", "slow"),
         seed: int = 1,
         slow_seconds: float = 2.0,
+        retry_after: str = "1",
     ) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.api_key = api_key
@@ -50,6 +51,7 @@ class StandIn(ThreadingHTTPServer):
         self.fault_rate = fault_rate
         self.fault_kinds = faults
         self.slow_seconds = slow_seconds
+        self.retry_after = retry_after
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
         self.accepted: list[dict[str, Any]] = []
@@ -91,6 +93,10 @@ class StandIn(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: StandIn
     protocol_version = "HTTP/1.1"
+    # One buffered write per answer: headers and body in separate segments meet the peer's
+    # delayed ACK and cost 40 ms each on loopback.
+    wbufsize = -1
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -143,7 +149,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
         if fault and fault.isdigit():
             status = int(fault)
-            headers = {"Retry-After": "1"} if status in (429, 503) else {}
+            headers = {"Retry-After": srv.retry_after} if status in (429, 503) else {}
             self._send(status, {"message": f"injected {status}"}, headers)
             return
         if self.path == "/v1/cicd/instances":
