@@ -20,6 +20,7 @@ class AssemblyInput:
     """What the assembler needs besides the records: stated fields and the local defaults."""
 
     fields: Mapping[str, Any] = field(default_factory=dict)
+    field_sources: Mapping[str, str] = field(default_factory=dict)
     params: Mapping[str, str] = field(default_factory=dict)
     tests_stage: str = "Tests"
     workspace_name: str = "workspace"
@@ -32,6 +33,7 @@ class Assembly:
     """The payload, which fields were defaulted and why, and the records behind it."""
 
     payload: dict[str, Any]
+    sources: dict[str, str]
     defaults: tuple[tuple[str, str], ...]
     stages: tuple[Stage, ...]
     suites: tuple[SuiteSummary, ...]
@@ -177,34 +179,44 @@ def assemble(records: Iterable[Record], given: AssemblyInput) -> Assembly:
     all_stages = stages + ([_tests_stage(suites, given.tests_stage)] if suites else [])
     defaults: list[tuple[str, str]] = []
     p: dict[str, Any] = {}
+    src: dict[str, str] = {}
     for fact in facts:  # earlier files win, so the order of the scan decides conflicts
         for key, value in fact.fields:
-            p.setdefault(key, value)
+            if key not in p:
+                p[key], src[key] = value, f"file {fact.source}"
     p.update(given.fields)
+    src.update({k: given.field_sources.get(k, "config") for k in given.fields})
 
     start, end = _spans(all_stages, facts)
     if "start_time" not in p:
         if start is None:
             start = given.now_ms - sum(s.duration_ms for s in all_stages)
             defaults.append(("start_time", "no file states a start; taken as now minus the stages"))
+        else:
+            src["start_time"] = "derived: the earliest start the files state"
         p["start_time"] = start
     if "duration" not in p:
         if end is not None and end >= p["start_time"]:
             p["duration"] = end - p["start_time"]
+            src["duration"] = "derived: from the start to the latest end the files state"
         else:
             p["duration"] = sum(s.duration_ms for s in all_stages)
+            src["duration"] = "derived: the sum of the stage durations"
     if "result" not in p:
-        stated = next((f.result for f in facts if f.result), None)
-        if stated is not None:
-            p["result"] = _result_of(stated)
+        stated_by = next((f for f in facts if f.result), None)
+        if stated_by is not None and stated_by.result is not None:
+            p["result"] = _result_of(stated_by.result)
+            src["result"] = f"file {stated_by.source}"
         else:
             p["result"] = _worst(_result_of(s.result) for s in all_stages)
+            src["result"] = "derived: the worst stage and test result"
     elif isinstance(p["result"], str):
         p["result"] = normalise_result(p["result"]) or p["result"]
     if "build_number" not in p:
-        stated_no = next((f.build_number for f in facts if f.build_number), None)
-        if stated_no is not None and stated_no.isdigit():
-            p["build_number"] = int(stated_no)
+        numbered = next((f for f in facts if f.build_number), None)
+        if numbered is not None and numbered.build_number and numbered.build_number.isdigit():
+            p["build_number"] = int(numbered.build_number)
+            src["build_number"] = f"file {numbered.source}"
         else:
             p["build_number"] = p["start_time"] // 1000
             defaults.append(("build_number", "no build number given; the start time in seconds"))
@@ -219,20 +231,31 @@ def assemble(records: Iterable[Record], given: AssemblyInput) -> Assembly:
         if not p.get(key):
             p[key] = fallback()
             defaults.append((key, why))
+    src.update({key: f"default: {why}" for key, why in defaults})
     p["job_run"] = _job_run(all_stages)
+    src["job_run"] = f"parsers: {len(all_stages)} stages"
     if given.params:
         p.setdefault("job_run_params", [])
         p["job_run_params"] = [
             {"type": "StringParameterValue", "name": k, "value": v} for k, v in given.params.items()
         ] + [x for x in p["job_run_params"] if x.get("name") not in given.params]
+    if given.params:
+        src["job_run_params"] = "config, --set param.*, CI and marker"
     arts = list(artifacts.values())
     if arts:
         p["artifacts"] = [_artifact(a) for a in arts]
-    p.setdefault("ci", any(a.output for a in arts) or not any(a.input for a in arts))
-    p.setdefault("cd", any(a.input for a in arts))
+        src["artifacts"] = "parsers: " + ", ".join(sorted({a.source for a in arts}))
+    for flag, derived in (
+        ("ci", any(a.output for a in arts) or not any(a.input for a in arts)),
+        ("cd", any(a.input for a in arts)),
+    ):
+        if flag not in p:
+            p[flag] = derived
+            src[flag] = "derived: output artifacts make CI, input artifacts make CD"
     order = {key: i for i, key in enumerate(FIELD_TYPES)}
     return Assembly(
         payload=dict(sorted(p.items(), key=lambda kv: order.get(kv[0], len(order)))),
+        sources=src,
         defaults=tuple(defaults),
         stages=tuple(all_stages),
         suites=tuple(suites),

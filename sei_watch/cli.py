@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import sys
@@ -13,16 +14,17 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import __version__, cli_outbox
-from .assemble import AssemblyInput, assemble
 from .config import Settings, coerce_field, find_config, load_settings, parse_assignment
-from .delivery import open_outbox
+from .delivery import STATE_FILE, open_outbox
 from .errors import ConfigError, SeiWatchError
 from .logs import configure_logging
-from .payload import REQUIRED, validate
+from .payload import REQUIRED
 from .plugins import Registry, load_parsers
+from .report import Given, Report, build_report
+from .state import BuildState
 from .status import ExitStatus
 from .summary import dump_json, record_json, write_summary
-from .workspace import parse_file, scan
+from .workspace import parse_file
 
 __all__ = ["Io", "main"]
 
@@ -64,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--post", action="store_true", help="queue the payload in the outbox and deliver it now"
     )
+    out.add_argument(
+        "--explain",
+        action="store_true",
+        help="print every payload field, its value and where it came from",
+    )
+    p.add_argument("--repo", type=Path, help="the git checkout (default: the one around PATH)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds --post waits for delivery")
 
     ps = sub.add_parser("parsers", help="list the parsers found and where each came from")
@@ -119,30 +127,52 @@ def _parse_one(args: argparse.Namespace, io: Io, settings: Settings) -> ExitStat
     )
 
 
+def _state(settings: Settings, *, create: bool) -> BuildState | None:
+    path = settings.state_dir / STATE_FILE
+    if not create and not path.exists():
+        return None
+    try:
+        return BuildState(path)
+    except SeiWatchError:
+        if create:
+            raise
+        return None  # a read-only look: no previous build known
+
+
+def _explain(io: Io, report: Report) -> None:
+    p, sources = report.payload, report.assembly.sources
+    for key, value in p.items():
+        text = json.dumps(value, ensure_ascii=False)
+        if len(text) > 60:
+            text = text[:57] + "..."
+        io.stdout.write(f"{key:<16} {text:<62} {sources.get(key, '?')}\n")
+    for note in report.context.notes:
+        io.stdout.write(f"note: {note}\n")
+
+
 def cmd_parse(args: argparse.Namespace, io: Io) -> ExitStatus:
     """Parse a workspace into the payload SEI would receive, and show it."""
     settings = _settings(args, io)
     if args.parser:
         return _parse_one(args, io, settings)
     fields, params = _fields(settings, args.sets)
-    result = scan(
+    state = _state(settings, create=args.post)
+    report = build_report(
         args.path,
         _registry(settings, io),
-        exclude=settings.exclude,
-        max_bytes=settings.max_file_bytes,
-    )
-    asm = assemble(
-        result.records,
-        AssemblyInput(
-            fields=fields,
+        settings,
+        given=Given(
+            fields={k: v for k, v in fields.items() if k not in settings.fields},
+            sources=dict.fromkeys(fields, "--set"),
             params=params,
-            tests_stage=settings.tests_stage,
-            workspace_name=result.root.name,
-            hostname=io.hostname(),
-            now_ms=io.now_ms(),
         ),
+        environ=io.environ,
+        hostname=io.hostname(),
+        now_ms=io.now_ms(),
+        state=state,
+        repo=args.repo,
     )
-    invalid = validate(asm.payload)
+    asm, result, invalid = report.assembly, report.scan, list(report.invalid)
     if args.strict:
         invalid += [f"$.{key}: not stated ({why})" for key, why in asm.defaults if key in REQUIRED]
     if args.records:
@@ -150,30 +180,47 @@ def cmd_parse(args: argparse.Namespace, io: Io) -> ExitStatus:
     elif args.json:
         if not invalid:
             dump_json(io.stdout, asm.payload)
+    elif args.explain:
+        _explain(io, report)
     else:
         title = (
             f"sei-watch parse {result.root}  ({result.files_seen} files seen, "
             f"{result.files_parsed} parsed)"
         )
         write_summary(io.stdout, asm, title=title)
-    if args.json or args.records:  # the summary already lists them on stdout
+    if args.json or args.records or args.explain:  # the summary already lists them on stdout
         io.stderr.writelines(f"sei-watch: problem: {prob}\n" for prob in asm.problems)
     if invalid:
         io.stderr.write("sei-watch: the payload is not valid:\n")
         io.stderr.writelines(f"  {line}\n" for line in invalid)
         return ExitStatus.INVALID_PAYLOAD
     if args.post:
-        outbox = open_outbox(settings)
-        try:
-            queued = outbox.enqueue(asm.payload)
-        finally:
-            outbox.close()
-        key = f"{asm.payload['job_full_name']}#{asm.payload['build_number']}"
-        io.stderr.write(f"sei-watch: {key} {queued} in the outbox\n")
-        sent = cli_outbox.deliver_one(io, settings, key, args.timeout)
-        if sent != ExitStatus.OK:
-            return sent
+        return _post(io, settings, report, state, args.timeout)
     return ExitStatus.PROBLEMS if asm.problems else ExitStatus.OK
+
+
+def _post(
+    io: Io, settings: Settings, report: Report, state: BuildState | None, timeout: float
+) -> ExitStatus:
+    payload = report.payload
+    outbox = open_outbox(settings)
+    try:
+        queued = outbox.enqueue(payload)
+    finally:
+        outbox.close()
+    if state is not None and report.head:
+        state.record(
+            str(payload["instance_guid"]),
+            str(payload["job_full_name"]),
+            report.head,
+            int(payload["build_number"]),
+        )
+    key = f"{payload['job_full_name']}#{payload['build_number']}"
+    io.stderr.write(f"sei-watch: {key} {queued} in the outbox\n")
+    sent = cli_outbox.deliver_one(io, settings, key, timeout)
+    if sent != ExitStatus.OK:
+        return sent
+    return ExitStatus.PROBLEMS if report.problems else ExitStatus.OK
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Io], ExitStatus]] = {

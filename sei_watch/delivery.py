@@ -16,9 +16,10 @@ from .errors import ConfigError
 from .outbox import Outbox
 from .sender import Backoff, Sender
 
-__all__ = ["OUTBOX_FILE", "load_api_key", "make_sender", "open_outbox"]
+__all__ = ["OUTBOX_FILE", "STATE_FILE", "load_api_key", "make_sender", "open_outbox"]
 
 OUTBOX_FILE = "outbox.db"
+STATE_FILE = "state.db"
 _MAX_KEY_BYTES = 4096
 
 

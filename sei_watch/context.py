@@ -1,0 +1,246 @@
+"""CI and git facts for one build, from the marker, the environment and the repository, each
+payload field with where it came from (what `parse --explain` prints)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from .ci_env import CiFacts, detect, trigger_chain
+from .errors import SeiWatchError
+from .gitinfo import Git, GitError, clean_url, gather
+from .marker import read_marker
+from .payload import normalise_result
+from .state import BuildState
+
+__all__ = ["BuildContext", "collect", "finish"]
+
+log = structlog.get_logger("sei_watch.context")
+
+_PARAMS = {
+    "build_url": "build_url",
+    "build_id": "build_id",
+    "pr": "pull_request",
+    "target_branch": "target_branch",
+    "stage": "ci_stage",
+    "attempt": "run_attempt",
+    "tag": "tag",
+}
+
+
+@dataclass(slots=True)
+class BuildContext:
+    """Payload fields with their sources, job parameters, and what git needs to finish."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    repo: Path | None = None
+    explicit: list[str] | None = None
+    ranges: list[tuple[str, str]] = field(default_factory=list)
+    pr_merge: bool = False
+    branch_hint: tuple[str, str] | None = None
+
+    def put(self, key: str, value: Any, source: str) -> None:
+        if value not in (None, "", []):
+            self.fields[key] = value
+            self.sources[key] = source
+
+
+def _epoch_ms(text: str) -> int | None:
+    text = text.strip()
+    if text.isdigit():
+        n = int(text)
+        return n if n > 100_000_000_000 else n * 1000
+    try:
+        when = datetime.fromisoformat(text.replace(" +", "+"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp() * 1000)
+
+
+def _result(text: str) -> str | None:
+    if text.strip().lstrip("-").isdigit():  # an exit status
+        return "SUCCESS" if int(text) == 0 else "FAILURE"
+    return normalise_result(text)
+
+
+def _split_commits(text: str) -> list[str]:
+    return [c for c in text.replace(";", ",").replace(",", " ").split() if c]
+
+
+def _from_ci(ctx: BuildContext, ci: CiFacts, origin: str) -> None:
+    v, src = ci.values, ci.sources
+
+    def s(name: str) -> str:
+        return f"{origin}:{src.get(name, name)}" if origin else src.get(name, name)
+
+    ctx.put("pipeline", v.get("pipeline"), s("pipeline"))
+    ctx.put("job_full_name", v.get("job"), s("job"))
+    ctx.put("qualified_name", v.get("job"), s("job"))
+    if v.get("build_number", "").isdigit():
+        ctx.put("build_number", int(v["build_number"]), s("build_number"))
+    elif v.get("build_number"):
+        ctx.params.setdefault("build_id", v["build_number"])
+    ctx.put("instance_url", v.get("server_url"), s("server_url"))
+    ctx.put("branch_name", v.get("branch"), s("branch"))
+    ctx.put("user_id", v.get("user"), s("user"))
+    ctx.put("repo_url", clean_url(v["repo_url"]) if v.get("repo_url") else None, s("repo_url"))
+    if v.get("result") and (res := _result(v["result"])):
+        ctx.put("result", res, s("result"))
+    if v.get("start") and (ms := _epoch_ms(v["start"])):
+        ctx.put("start_time", ms, s("start"))
+    chain = trigger_chain(ci)
+    ctx.put("trigger_chain", chain, s("trigger"))
+    for name, param in _PARAMS.items():
+        if v.get(name):
+            ctx.params.setdefault(param, v[name])
+    if ci.vendor:
+        ctx.params.setdefault("ci_vendor", ci.vendor)
+    if v.get("commits"):
+        ctx.explicit = _split_commits(v["commits"])
+    if v.get("before"):
+        ctx.ranges.append((v["before"], s("before")))
+    ctx.pr_merge = ctx.pr_merge or v.get("pr_merge") == "true"
+    if v.get("branch") and ctx.branch_hint is None:
+        ctx.branch_hint = (v["branch"], s("branch"))
+    ctx.notes.extend(ci.notes)
+
+
+def collect(root: Path, environ: Mapping[str, str], *, repo: Path | None = None) -> BuildContext:
+    """Facts for the build in `root`: its marker first, then this process's CI environment."""
+    ctx = BuildContext()
+    marker = read_marker(root)
+    if marker is not None:
+        mci = CiFacts(
+            vendor=marker.get("vendor"),
+            values=dict(marker["facts"]),
+            sources=dict(marker["sources"]),
+        )
+        _from_ci(ctx, mci, "marker")
+        if marker.get("result") and (res := _result(str(marker["result"]))):
+            ctx.put("result", res, "marker:result")
+        for key in ("start_time",):
+            if isinstance(marker.get(key), int):
+                ctx.put(key, marker[key], f"marker:{key}")
+        if isinstance(marker.get("end_time"), int) and isinstance(marker.get("start_time"), int):
+            ctx.put(
+                "duration",
+                max(marker["end_time"] - marker["start_time"], 0),
+                "marker:end_time-start_time",
+            )
+        if marker.get("cd") is True:
+            ctx.put("cd", True, "marker:cd")
+        ctx.params.update(marker["params"])
+        if marker["commits"]:
+            ctx.explicit = marker["commits"]
+        if marker.get("repo") and repo is None:
+            repo = Path(str(marker["repo"]))
+    env_ci = detect(environ)
+    if env_ci.vendor or env_ci.values:
+        before = dict(ctx.fields)
+        _from_ci(ctx, env_ci, "")
+        for key, value in before.items():  # the marker wins over this process's environment
+            ctx.fields[key] = value
+    ctx.repo = repo
+    return ctx
+
+
+def _git_for(ctx: BuildContext, root: Path) -> Git | None:
+    repo = ctx.repo
+    if repo is None:
+        probe = Git(root)
+        try:
+            top = probe.run("rev-parse", "--show-toplevel").stdout.strip()
+        except GitError as exc:
+            ctx.notes.append(f"no git facts: {exc}")
+            return None
+        repo = Path(top)
+    if not os.path.isdir(repo):
+        ctx.notes.append(f"no git facts: repository {repo} does not exist")
+        return None
+    return Git(repo)
+
+
+def _add_params(payload: dict[str, Any], params: Mapping[str, str]) -> None:
+    have = {p.get("name") for p in payload.get("job_run_params", [])}
+    extra = [
+        {"type": "StringParameterValue", "name": k, "value": str(v)}
+        for k, v in params.items()
+        if k not in have
+    ]
+    if extra:
+        payload["job_run_params"] = [*payload.get("job_run_params", []), *extra]
+
+
+def finish(
+    payload: dict[str, Any],
+    sources: dict[str, str],
+    ctx: BuildContext,
+    root: Path,
+    state: BuildState | None,
+    *,
+    limit: int = 100,
+) -> str | None:
+    """Fill scm_commit_ids, branch and repo URL from git, now that the job's key is known.
+    Returns the HEAD reported, which the caller records once the payload is queued."""
+    head = _finish_git(payload, sources, ctx, root, state=state, limit=limit)
+    _add_params(payload, ctx.params)
+    return head
+
+
+def _finish_git(
+    payload: dict[str, Any],
+    sources: dict[str, str],
+    ctx: BuildContext,
+    root: Path,
+    state: BuildState | None,
+    limit: int,
+) -> str | None:
+    git = _git_for(ctx, root)
+    previous = None
+    if state is not None:
+        previous = state.previous(str(payload["instance_guid"]), str(payload["job_full_name"]))
+    if git is None:
+        if ctx.explicit:
+            payload["scm_commit_ids"] = ctx.explicit[:limit]
+            sources["scm_commit_ids"] = "explicit list (no repository to check)"
+        return None
+    try:
+        facts = gather(
+            git,
+            explicit=ctx.explicit,
+            previous=previous,
+            ranges=ctx.ranges,
+            pr_merge=ctx.pr_merge,
+            branch=ctx.branch_hint,
+            limit=limit,
+        )
+    except SeiWatchError as exc:
+        ctx.notes.append(f"no git facts: {exc}")
+        log.warning("git.failed", repo=str(git.repo), error=str(exc))
+        return None
+    ctx.notes.extend(facts.notes)
+    if "scm_commit_ids" not in sources or not sources["scm_commit_ids"].startswith("--set"):
+        payload["scm_commit_ids"] = facts.commits
+        sources["scm_commit_ids"] = f"git ({facts.commits_source})" + (
+            "; truncated to 100" if facts.truncated else ""
+        )
+        if facts.truncated:
+            ctx.params.setdefault("scm_commit_ids_truncated", "true")
+    if facts.branch and "branch_name" not in payload:
+        payload["branch_name"] = facts.branch
+        sources["branch_name"] = facts.branch_source
+    if facts.repo_url and "repo_url" not in payload:
+        payload["repo_url"] = facts.repo_url
+        sources["repo_url"] = "git remote origin (credentials removed)"
+    return facts.head

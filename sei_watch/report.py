@@ -1,0 +1,93 @@
+"""One build directory in, one validated payload out: scan, context, assemble, git, validate.
+
+The CLI and the daemon both report builds through here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .assemble import Assembly, AssemblyInput, assemble
+from .config import Settings
+from .context import BuildContext, collect, finish
+from .errors import SeiWatchError
+from .payload import validate
+from .plugins import Registry
+from .records import ParseProblem
+from .state import BuildState
+from .workspace import ScanResult, scan
+
+__all__ = ["Given", "Report", "build_report"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Given:
+    """Fields stated outside the build directory: --set, the config, a watch's captures."""
+
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    sources: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Report:
+    """Everything about one build that a person or the outbox needs."""
+
+    scan: ScanResult
+    assembly: Assembly
+    context: BuildContext
+    invalid: list[str]
+    head: str | None
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self.assembly.payload
+
+    @property
+    def problems(self) -> tuple[ParseProblem, ...]:
+        return self.assembly.problems
+
+
+def build_report(
+    root: Path,
+    registry: Registry,
+    settings: Settings,
+    *,
+    given: Given,
+    environ: Mapping[str, str],
+    hostname: str,
+    now_ms: int,
+    state: BuildState | None = None,
+    repo: Path | None = None,
+) -> Report:
+    """Report the build in `root`: file records, CI and git facts, one payload, its problems."""
+    result = scan(root, registry, exclude=settings.exclude, max_bytes=settings.max_file_bytes)
+    extra: list[ParseProblem] = []
+    try:
+        ctx = collect(result.root, environ, repo=repo)
+    except SeiWatchError as exc:  # a broken marker costs the marker only
+        ctx = BuildContext()
+        extra.append(ParseProblem(path=".sei-watch.json", reason=str(exc)))
+    fields = {**ctx.fields, **settings.fields, **given.fields}
+    sources = {
+        **ctx.sources,
+        **dict.fromkeys(settings.fields, f"config {settings.source}"),
+        **given.sources,
+    }
+    asm = assemble(
+        (*result.records, *extra),
+        AssemblyInput(
+            fields=fields,
+            field_sources=sources,
+            params={**ctx.params, **settings.params, **given.params},
+            tests_stage=settings.tests_stage,
+            workspace_name=result.root.name,
+            hostname=hostname,
+            now_ms=now_ms,
+        ),
+    )
+    head = finish(asm.payload, asm.sources, ctx, result.root, state=state)
+    return Report(scan=result, assembly=asm, context=ctx, invalid=validate(asm.payload), head=head)

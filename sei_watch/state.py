@@ -1,0 +1,68 @@
+"""What sei-watch remembers between builds: the HEAD of the last reported build of each job.
+
+Keyed by (instance_guid, job_full_name), in sqlite beside the outbox, so it survives restarts.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from .errors import OutboxError
+
+__all__ = ["BuildState"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS last_build (
+    instance_guid TEXT NOT NULL,
+    job TEXT NOT NULL,
+    head TEXT NOT NULL,
+    build_number INTEGER NOT NULL,
+    updated REAL NOT NULL,
+    PRIMARY KEY (instance_guid, job)
+);
+"""
+
+
+class BuildState:
+    """The previous reported HEAD per job."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=30.0
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise OutboxError(f"build state {path}: {exc}") from exc
+
+    def previous(self, instance_guid: str, job: str) -> str | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT head FROM last_build WHERE instance_guid=? AND job=?", (instance_guid, job)
+            ).fetchone()
+        return str(row[0]) if row else None
+
+    def record(self, instance_guid: str, job: str, head: str, build_number: int) -> None:
+        """Remember `head` as this job's last reported build (only moving forward in number)."""
+        with self._lock:
+            try:
+                self._db.execute(
+                    "INSERT INTO last_build VALUES (?,?,?,?,?) ON CONFLICT (instance_guid, job) "
+                    "DO UPDATE SET head=excluded.head, build_number=excluded.build_number, "
+                    "updated=excluded.updated WHERE excluded.build_number >= build_number",
+                    (instance_guid, job, head, build_number, time.time()),
+                )
+            except sqlite3.Error as exc:
+                raise OutboxError(f"build state {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
