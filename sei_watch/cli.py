@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import __version__, cli_outbox
+from . import __version__, cli_mark, cli_outbox
 from .config import Settings, coerce_field, find_config, load_settings, parse_assignment
 from .delivery import STATE_FILE, open_outbox
 from .errors import ConfigError, SeiWatchError
@@ -77,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     ps = sub.add_parser("parsers", help="list the parsers found and where each came from")
     ps.add_argument("--config", type=Path, help="a TOML config file")
     cli_outbox.add_commands(sub)
+    cli_mark.add_command(sub)
     return ap
 
 
@@ -228,6 +229,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Io], ExitStatus]] = {
     "parsers": cmd_parsers,
     "outbox": lambda args, io: cli_outbox.cmd_outbox(args, io, _settings(args, io)),
     "register": lambda args, io: cli_outbox.cmd_register(args, io, _settings(args, io)),
+    "mark": cli_mark.cmd_mark,
 }
 
 

@@ -203,6 +203,7 @@ def _finish_git(
     sources: dict[str, str],
     ctx: BuildContext,
     root: Path,
+    *,
     state: BuildState | None,
     limit: int,
 ) -> str | None:

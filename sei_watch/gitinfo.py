@@ -71,7 +71,16 @@ class Git:
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         cmd = [self.git, "-c", f"safe.directory={self.repo}", "-C", str(self.repo), *args]
         env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-        env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"})
+        # The service user's ~/.gitconfig may be unreadable or absent, and nothing in it is
+        # needed to read facts: only this call's own -c settings apply.
+        env.update(
+            {
+                "GIT_TERMINAL_PROMPT": "0",
+                "LC_ALL": "C",
+                "GIT_OPTIONAL_LOCKS": "0",
+                "GIT_CONFIG_GLOBAL": os.devnull,
+            }
+        )
         try:
             proc = subprocess.run(
                 cmd, capture_output=True, text=True, timeout=self.timeout, env=env, check=False
@@ -139,7 +148,7 @@ class GitFacts:
     notes: list[str] = field(default_factory=list)
 
 
-def _range_from(git: Git, facts: GitFacts, old: str, head: str, source: str, limit: int) -> bool:
+def _range_from(git: Git, facts: GitFacts, old: str, head: str, *, source: str, limit: int) -> bool:
     if old == ZERO_SHA or not is_sha(old):
         facts.notes.append(f"{source}: {old!r} is no usable commit; next source")
         return False
@@ -195,7 +204,7 @@ def gather(
         facts.commits_source = "explicit"
     if not facts.commits:
         done = previous is not None and _range_from(
-            git, facts, previous, head, "previous reported build", limit
+            git, facts, previous, head, source="previous reported build", limit=limit
         )
         for before, source in ranges or ():
             if done:
