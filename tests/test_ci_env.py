@@ -381,7 +381,8 @@ def test_vendor(tmp_path: Path, vendor: str, env: dict[str, str], expected: dict
 
 def test_order_rules() -> None:
     """Harness before Drone, Woodpecker before CI_* readers, TeamCity before Jenkins."""
-    assert dict(CASES[14][1]).get("DRONE") and detect(CASES[14][1]).vendor == "harness"
+    assert dict(CASES[14][1]).get("DRONE")
+    assert detect(CASES[14][1]).vendor == "harness"
     assert detect(CASES[11][1]).vendor == "woodpecker"
     assert detect({**CASES[6][1]}).vendor == "teamcity"
     assert detect({"TRAVIS": "true", "SHIPPABLE": "true"}).vendor is None
