@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from . import __version__, cli_mark, cli_outbox
 from .config import Settings, coerce_field, find_config, load_settings, parse_assignment
+from .daemon import Daemon
 from .delivery import STATE_FILE, open_outbox
 from .errors import ConfigError, SeiWatchError
 from .logs import configure_logging
@@ -78,7 +79,36 @@ def _parser() -> argparse.ArgumentParser:
     ps.add_argument("--config", type=Path, help="a TOML config file")
     cli_outbox.add_commands(sub)
     cli_mark.add_command(sub)
+    rn = sub.add_parser("run", help="the daemon: watch the roots, report every build to SEI")
+    rn.add_argument("--config", type=Path, help="default: ./sei-watch.toml, else /etc/sei-watch")
+    cc = sub.add_parser("check-config", help="validate the config without running")
+    cc.add_argument("--config", type=Path, help="a TOML config file")
     return ap
+
+
+def cmd_run(args: argparse.Namespace, io: Io) -> ExitStatus:
+    """Run the daemon until SIGTERM or SIGINT."""
+    configure_logging(stream=io.stdout)  # JSON lines to the journal; readable on a TTY
+    config = find_config(args.config, io.environ)
+    daemon = Daemon(config=config, environ=io.environ, hostname=io.hostname())
+    return ExitStatus(daemon.run())
+
+
+def cmd_check_config(args: argparse.Namespace, io: Io) -> ExitStatus:
+    """Validate the config and the parsers it names; print what would be watched."""
+    settings = _settings(args, io)
+    _registry(settings, io)
+    io.stdout.write(f"{settings.source}: ok\n")
+    for w in settings.watches:
+        pattern = "/".join(w.pattern) or "(the root itself)"
+        kind = w.complete_when.kind + (f":{w.complete_when.glob}" if w.complete_when.glob else "")
+        if w.complete_when.kind == "quiet":
+            kind += f":{w.complete_when.quiet:g}"
+        io.stdout.write(
+            f"  watch {w.name}: {w.root} / {pattern}, complete when {kind}"
+            f"{'' if w.root.is_dir() else '  (root does not exist yet)'}\n"
+        )
+    return ExitStatus.OK
 
 
 def _settings(args: argparse.Namespace, io: Io) -> Settings:
@@ -230,6 +260,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Io], ExitStatus]] = {
     "outbox": lambda args, io: cli_outbox.cmd_outbox(args, io, _settings(args, io)),
     "register": lambda args, io: cli_outbox.cmd_register(args, io, _settings(args, io)),
     "mark": cli_mark.cmd_mark,
+    "run": cmd_run,
+    "check-config": cmd_check_config,
 }
 
 

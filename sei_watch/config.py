@@ -12,10 +12,12 @@ from typing import Any
 from .errors import ConfigError
 from .payload import FIELD_TYPES
 from .plugins import DEFAULT_MAX_BYTES, ParserSettings
+from .watches import WatchSpec, parse_watches
 from .workspace import DEFAULT_EXCLUDE
 
 __all__ = [
     "DEFAULT_CONFIGS",
+    "DaemonSettings",
     "OutboxSettings",
     "SeiSettings",
     "Settings",
@@ -26,7 +28,7 @@ __all__ = [
 ]
 
 DEFAULT_CONFIGS = (Path("sei-watch.toml"), Path("/etc/sei-watch/config.toml"))
-_SECTIONS = {"payload", "assemble", "parsers", "scan", "sei", "state", "outbox"}
+_SECTIONS = {"payload", "assemble", "parsers", "scan", "sei", "state", "outbox", "watch", "daemon"}
 _KEYS = {
     "assemble": {"tests_stage"},
     "scan": {"exclude", "max_file_bytes"},
@@ -48,7 +50,18 @@ _SCALARS: dict[str, dict[str, type]] = {
     },
     "state": {"dir": str},
     "outbox": {"max_rows": int, "max_bytes": int, "prune_days": float},
+    "daemon": {"workers": int, "rescan": float, "queue_size": int, "events": bool},
 }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DaemonSettings:
+    """The daemon's threads and timers. events=false relies on the periodic rescan alone."""
+
+    workers: int = 2
+    rescan: float = 300.0
+    queue_size: int = 10_000
+    events: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,6 +102,8 @@ class Settings:
     sei: SeiSettings = field(default_factory=SeiSettings)
     state_dir: Path = Path("/var/lib/sei-watch")
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
+    daemon: DaemonSettings = field(default_factory=DaemonSettings)
+    watches: tuple[WatchSpec, ...] = ()
     source: str = "(defaults)"
 
 
@@ -121,6 +136,13 @@ def _scalars(
                 if not isinstance(value, str):
                     raise TypeError
                 out[key] = value
+            elif typ is bool:
+                if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+                    out[key] = value.lower() in ("true", "1")
+                elif isinstance(value, bool):
+                    out[key] = value
+                else:
+                    raise TypeError
             elif isinstance(value, bool):
                 raise TypeError
             else:
@@ -252,6 +274,8 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
         sei=SeiSettings(**sei),
         state_dir=state_dir,
         outbox=OutboxSettings(**_scalars(data, "outbox", where, environ)),
+        daemon=DaemonSettings(**_scalars(data, "daemon", where, environ)),
+        watches=parse_watches(data.get("watch"), where),
         fields=fields,
         params=params,
         tests_stage=tests_stage,

@@ -62,9 +62,17 @@ def build_report(
     now_ms: int,
     state: BuildState | None = None,
     repo: Path | None = None,
+    newer_than: float | None = None,
 ) -> Report:
-    """Report the build in `root`: file records, CI and git facts, one payload, its problems."""
-    result = scan(root, registry, exclude=settings.exclude, max_bytes=settings.max_file_bytes)
+    """Report the build in `root`: file records, CI and git facts, one payload, its problems.
+    Files last written before `newer_than` (epoch seconds) belong to an earlier build."""
+    result = scan(
+        root,
+        registry,
+        exclude=settings.exclude,
+        max_bytes=settings.max_file_bytes,
+        newer_than=newer_than,
+    )
     extra: list[ParseProblem] = []
     try:
         ctx = collect(result.root, environ, repo=repo)

@@ -23,6 +23,12 @@ CREATE TABLE IF NOT EXISTS last_build (
     updated REAL NOT NULL,
     PRIMARY KEY (instance_guid, job)
 );
+CREATE TABLE IF NOT EXISTS reported (
+    dir TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    payload_key TEXT NOT NULL,
+    reported_at REAL NOT NULL
+);
 """
 
 
@@ -59,6 +65,32 @@ class BuildState:
                     "DO UPDATE SET head=excluded.head, build_number=excluded.build_number, "
                     "updated=excluded.updated WHERE excluded.build_number >= build_number",
                     (instance_guid, job, head, build_number, time.time()),
+                )
+            except sqlite3.Error as exc:
+                raise OutboxError(f"build state {self.path}: {exc}") from exc
+
+    def reported(self, directory: str) -> tuple[str, float] | None:
+        """(fingerprint, reported_at) of the last report of a build directory."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT fingerprint, reported_at FROM reported WHERE dir=?", (directory,)
+            ).fetchone()
+        return (str(row[0]), float(row[1])) if row else None
+
+    def reported_dirs(self) -> dict[str, str]:
+        """Every reported build directory and its fingerprint (for a rescan)."""
+        with self._lock:
+            rows = self._db.execute("SELECT dir, fingerprint FROM reported").fetchall()
+        return {str(d): str(f) for d, f in rows}
+
+    def mark_reported(self, directory: str, fingerprint: str, payload_key: str) -> None:
+        with self._lock:
+            try:
+                self._db.execute(
+                    "INSERT INTO reported VALUES (?,?,?,?) ON CONFLICT (dir) DO UPDATE SET "
+                    "fingerprint=excluded.fingerprint, payload_key=excluded.payload_key, "
+                    "reported_at=excluded.reported_at",
+                    (directory, fingerprint, payload_key, time.time()),
                 )
             except sqlite3.Error as exc:
                 raise OutboxError(f"build state {self.path}: {exc}") from exc

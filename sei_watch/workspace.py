@@ -102,14 +102,23 @@ def _claimants(
     return [lp for lp in registry.parsers if lp.sniffs(rel, head)]
 
 
+def _mtime(path: Path) -> float:
+    try:
+        return os.lstat(path).st_mtime
+    except OSError:
+        return 0.0
+
+
 def scan(
     root: Path,
     registry: Registry,
     *,
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    newer_than: float | None = None,
 ) -> ScanResult:
-    """Parse every file under `root` that a parser claims."""
+    """Parse every file under `root` that a parser claims (and, with `newer_than`, that was
+    written since then: older files are left from an earlier build in the same workspace)."""
     if not root.exists():
         raise SeiWatchError(f"{root}: no such directory")
     if not root.is_dir():
@@ -128,6 +137,8 @@ def scan(
                 records.append(
                     ParseProblem(path=str(rel), reason="symlink leads outside the workspace")
                 )
+            continue
+        if newer_than is not None and _mtime(path) < newer_than:
             continue
         try:
             claimants = _claimants(registry, path, rel, root)

@@ -1,0 +1,309 @@
+"""`sei-watch run`: watch the roots, report every complete build once, deliver the outbox.
+
+Threads: watchdog's observers (enqueue only), `workers` report builds, one sender delivers,
+and the main thread tracks builds, rescans, reloads on SIGHUP and pings systemd's watchdog.
+Every thread stops through one Event.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from .config import Settings, coerce_field, load_settings
+from .delivery import STATE_FILE, load_api_key, make_sender, open_outbox
+from .errors import ConfigError, SeiWatchError
+from .logs import register_secret
+from .notify import Notifier
+from .outbox import Outbox
+from .plugins import Registry, load_parsers
+from .report import Given, build_report
+from .sender import Sender
+from .state import BuildState
+from .tracker import Candidate, Tracker, fingerprint_time
+from .watcher import RootWatcher
+
+__all__ = ["Daemon"]
+
+log = structlog.get_logger("sei_watch.daemon")
+
+
+@dataclass(slots=True)
+class _Live:
+    """What a reload swaps as one piece."""
+
+    settings: Settings
+    registry: Registry
+    tracker: Tracker
+
+
+@dataclass(slots=True)
+class Daemon:
+    config: Path | None
+    environ: Mapping[str, str]
+    hostname: str
+    stop: threading.Event = field(default_factory=threading.Event)
+    reload: threading.Event = field(default_factory=threading.Event)
+    overflow: threading.Event = field(default_factory=threading.Event)
+    clock: Callable[[], float] = time.time
+    live: _Live | None = None
+    outbox: Outbox | None = None
+    state: BuildState | None = None
+    sender: Sender | None = None
+    reported: int = 0
+    _work: queue.Queue[Candidate] | None = None
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def _load(self) -> _Live:
+        settings = load_settings(self.config, self.environ)
+        if not settings.watches:
+            raise ConfigError(f"{settings.source}: no [[watch]] table: nothing to watch")
+        registry = load_parsers(settings.parsers)
+        for failure in registry.failures:
+            log.warning("plugin.failed", error=failure)
+        assert self.state is not None
+        return _Live(settings, registry, Tracker(settings.watches, self.state, self.clock))
+
+    def _start(self) -> tuple[RootWatcher, queue.Queue[str], Notifier]:
+        settings = load_settings(self.config, self.environ)
+        register_secret(load_api_key(settings, self.environ))
+        self.outbox = open_outbox(settings)  # a read-only or full state dir fails here, loudly
+        self.state = BuildState(settings.state_dir / STATE_FILE)
+        self.live = self._load()
+        self.sender = make_sender(settings, self.outbox, self.environ)
+        self._work = queue.Queue(maxsize=settings.daemon.queue_size)
+        events: queue.Queue[str] = queue.Queue(maxsize=settings.daemon.queue_size)
+        _watch_stdlib_overflow(self.overflow)
+        watcher = RootWatcher(events, self.overflow)
+        if settings.daemon.events:
+            watcher.sync(settings.watches)
+        for n in range(settings.daemon.workers):
+            self._spawn(f"worker-{n}", self._worker)
+        self._spawn("sender", self._sender_loop)
+        return watcher, events, Notifier(self.environ)
+
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        t = threading.Thread(target=target, name=name, daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def _sender_loop(self) -> None:
+        assert self.sender is not None
+        while not self.stop.is_set():
+            try:
+                self.sender.run(self.stop, idle=0.2)
+            except Exception:  # a bug in delivery must not end delivery for good
+                log.exception("sender.crashed", action="restarting the sender loop")
+                self.stop.wait(1.0)
+
+    def run(self) -> int:
+        """Run until SIGTERM/SIGINT; return the exit status."""
+        watcher, events, notify = self._start()
+        assert self.live is not None
+        assert self._work is not None
+        self._signals()
+        found = self.live.tracker.rescan()
+        log.info("daemon.ready", builds_found=found, roots=len(self.live.settings.watches))
+        notify.ready(self._status())
+        last_rescan = last_status = last_ping = time.monotonic()
+        try:
+            while not self.stop.is_set():
+                self._drain(events)
+                live = self.live
+                now = time.monotonic()
+                if self.reload.is_set():
+                    self.reload.clear()
+                    self._reload(watcher)
+                    live = self.live
+                if self.overflow.is_set() or now - last_rescan >= live.settings.daemon.rescan:
+                    if self.overflow.is_set():
+                        log.warning("watch.overflow", action="rescanning the roots")
+                    self.overflow.clear()
+                    if live.settings.daemon.events:
+                        watcher.sync(live.settings.watches)
+                    live.tracker.rescan()
+                    last_rescan = now
+                for cand in live.tracker.due():
+                    self._work.put(cand)
+                if notify.watchdog_interval and now - last_ping >= notify.watchdog_interval:
+                    if self._healthy(watcher):
+                        notify.watchdog()
+                    last_ping = now
+                if now - last_status >= 5:
+                    notify.status(self._status())
+                    last_status = now
+        finally:
+            notify.stopping()
+            log.info("daemon.stopping", reported=self.reported)
+            watcher.stop()
+            self.stop.set()
+            for t in self._threads:
+                t.join(timeout=10)
+            if self.sender is not None:
+                self.sender.client.close()
+            if self.outbox is not None:
+                self.outbox.close()
+        return 0
+
+    def _drain(self, events: queue.Queue[str]) -> None:
+        assert self.live is not None
+        try:
+            path = events.get(timeout=0.05)
+        except queue.Empty:
+            return
+        tracker = self.live.tracker
+        tracker.on_path(Path(path))
+        for _ in range(10_000):
+            try:
+                tracker.on_path(Path(events.get_nowait()))
+            except queue.Empty:
+                break
+
+    def _healthy(self, watcher: RootWatcher) -> bool:
+        return watcher.healthy() and all(t.is_alive() for t in self._threads)
+
+    def _status(self) -> str:
+        if self.outbox is None:
+            return "starting"
+        try:
+            stats = self.outbox.stats()
+        except SeiWatchError:
+            return "outbox unavailable"
+        last = self.sender.last_delivery if self.sender else None
+        when = time.strftime("%H:%M:%S", time.localtime(last)) if last else "never"
+        return (
+            f"{self.reported} builds reported; outbox {stats['pending']} pending, "
+            f"{stats['dead']} dead; last delivery {when}"
+        )
+
+    def _signals(self) -> None:
+        signal.signal(signal.SIGTERM, lambda *_: self.stop.set())
+        signal.signal(signal.SIGINT, lambda *_: self.stop.set())
+        signal.signal(signal.SIGHUP, lambda *_: self.reload.set())
+
+    def _reload(self, watcher: RootWatcher) -> None:
+        assert self.live is not None
+        try:
+            fresh = self._load()
+        except SeiWatchError as exc:
+            log.error("config.reload_failed", error=str(exc), action="kept the running config")
+            return
+        fresh.tracker.candidates.update(self.live.tracker.candidates)  # queued work survives
+        self.live = fresh
+        if fresh.settings.daemon.events:
+            watcher.sync(fresh.settings.watches)
+        self.overflow.set()
+        log.info("config.reloaded", watches=len(fresh.settings.watches))
+
+    def _worker(self) -> None:
+        assert self._work is not None
+        while not self.stop.is_set():
+            try:
+                cand = self._work.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            try:
+                self._report(cand)
+            except SeiWatchError as exc:
+                log.error(
+                    "build.failed",
+                    dir=str(cand.dir),
+                    error=str(exc),
+                    action="kept for the next rescan",
+                )
+            except Exception:  # one build's bug must not take a worker down
+                log.exception("build.crashed", dir=str(cand.dir))
+
+    def _report(self, cand: Candidate) -> None:
+        assert self.live is not None
+        assert self.outbox is not None
+        assert self.state is not None
+        live, watch = self.live, cand.watch
+        fields: dict[str, Any] = {}
+        params = dict(watch.params)
+        for key, value in {**cand.captures, **watch.fields}.items():
+            try:
+                fields[key] = coerce_field(key, value, f"[[watch]] {watch.name}")
+            except ConfigError:
+                params[key] = str(value)
+        if watch.cd:
+            fields["cd"] = True
+        trigger = fingerprint_time(cand.fingerprint)
+        newer = trigger - watch.min_age if watch.min_age and trigger else None
+        report = build_report(
+            cand.dir,
+            live.registry,
+            live.settings,
+            given=Given(
+                fields=fields, sources=dict.fromkeys(fields, f"watch {watch.name}"), params=params
+            ),
+            environ={},
+            hostname=self.hostname,
+            now_ms=int(self.clock() * 1000),
+            state=self.state,
+            repo=watch.repo,
+            newer_than=newer,
+        )
+        key = f"{report.payload.get('job_full_name')}#{report.payload.get('build_number')}"
+        log.info(
+            "build.completed",
+            dir=str(cand.dir),
+            key=key,
+            watch=watch.name,
+            problems=len(report.problems),
+            rereport=cand.rereport,
+        )
+        for prob in report.problems:
+            log.warning(
+                "parse.problem",
+                key=key,
+                path=prob.path,
+                line=prob.line,
+                reason=prob.reason,
+                parser=prob.parser,
+            )
+        if report.invalid:
+            log.error(
+                "payload.invalid",
+                key=key,
+                dir=str(cand.dir),
+                problems=report.invalid,
+                action="fix the fields in [[watch]] fields or the marker",
+            )
+        else:
+            queued = self.outbox.enqueue(report.payload)
+            if report.head:
+                self.state.record(
+                    str(report.payload["instance_guid"]),
+                    str(report.payload["job_full_name"]),
+                    report.head,
+                    int(report.payload["build_number"]),
+                )
+            log.info("payload.queued", key=key, outcome=queued)
+        self.state.mark_reported(str(cand.dir), cand.fingerprint or "", key)
+        self.reported += 1
+
+
+class _OverflowFilter(logging.Filter):
+    def __init__(self, flag: threading.Event) -> None:
+        super().__init__()
+        self.flag = flag
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "overflow" in record.getMessage().lower():
+            self.flag.set()
+        return True
+
+
+def _watch_stdlib_overflow(flag: threading.Event) -> None:
+    """watchdog only logs an inotify queue overflow: turn that log line into a rescan."""
+    logging.getLogger("watchdog").addFilter(_OverflowFilter(flag))
