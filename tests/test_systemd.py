@@ -1,0 +1,123 @@
+"""The unit file passes systemd-analyze, and the daemon speaks sd_notify as systemd expects."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .daemonproc import DaemonProc, wait_for
+from .paths import ROOT
+from .sei_server import StandIn
+
+UNIT = ROOT / "systemd" / "sei-watch.service"
+ANALYZE = shutil.which("systemd-analyze")
+needs_analyze = pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not installed")
+
+
+def unit_copy(tmp_path: Path) -> Path:
+    """The unit with ExecStart pointing at this environment's real sei-watch executable."""
+    exe = Path(sys.executable).parent / "sei-watch"
+    path = tmp_path / "sei-watch.service"
+    path.write_text(UNIT.read_text().replace("/opt/sei-watch/bin/sei-watch", str(exe)))
+    return path
+
+
+@needs_analyze
+def test_unit_verifies_without_a_word(tmp_path: Path) -> None:
+    """`systemd-analyze verify` prints nothing (it exits 0 even on unknown keys)."""
+    proc = subprocess.run(
+        [ANALYZE, "verify", str(unit_copy(tmp_path))], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0
+    assert proc.stdout + proc.stderr == ""
+
+
+@needs_analyze
+def test_unit_exposure_is_at_most_1_5(tmp_path: Path) -> None:
+    """The offline security score of the hardened unit is at most 1.5 (of 10)."""
+    proc = subprocess.run(
+        [ANALYZE, "security", "--offline=true", str(unit_copy(tmp_path))],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", proc.stdout)
+    assert found, proc.stdout[-500:]
+    assert float(found.group(1)) <= 1.5
+
+
+def test_unit_keeps_what_the_daemon_needs() -> None:
+    """The unit is Type=notify with a watchdog, a credential, state dir, and AF_UNIX for notify."""
+    text = UNIT.read_text()
+    for line in (
+        "Type=notify",
+        "WatchdogSec=",
+        "Restart=on-failure",
+        "User=sei-watch",
+        "StateDirectory=sei-watch",
+        "LoadCredential=api-key:",
+        "ReadOnlyPaths=",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+    ):
+        assert line in text
+    assert re.search(r"RestrictAddressFamilies=.*AF_UNIX.*AF_INET .*AF_INET6", text)
+
+
+@pytest.mark.parametrize("abstract", [False, True], ids=["path", "abstract"])
+def test_daemon_speaks_sd_notify(tmp_path: Path, sei: StandIn, abstract: bool) -> None:
+    """READY after the first rescan, WATCHDOG pings while healthy, STOPPING on SIGTERM, exit 0."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    if abstract:
+        name = f"sei-watch-test-{time.monotonic_ns()}"
+        sock.bind("\0" + name)
+        address = "@" + name
+    else:
+        address = str(tmp_path / "notify.sock")
+        sock.bind(address)
+    sock.settimeout(0.2)
+    root = tmp_path / "spool"
+    root.mkdir()
+    d = DaemonProc(
+        tmp_path,
+        sei,
+        f'[[watch]]\nroot = "{root}"\npattern = "{{pipeline}}"\n',
+        env={"NOTIFY_SOCKET": address, "WATCHDOG_USEC": "400000"},
+    )
+    messages: list[str] = []
+
+    def pump() -> None:
+        try:
+            messages.append(sock.recv(4096).decode())
+        except TimeoutError:
+            pass
+
+    d.start(ready=False)
+    try:
+
+        def saw(word: str) -> bool:
+            pump()
+            return any(word in m for m in messages)
+
+        wait_for(lambda: saw("READY=1"), 15, "READY=1")
+        wait_for(
+            lambda: sum("WATCHDOG=1" in m for m in messages) >= 3 or saw("__never__"),
+            10,
+            "three WATCHDOG=1 pings",
+        )
+        d.signal(signal.SIGTERM)
+        wait_for(lambda: saw("STOPPING=1"), 10, "STOPPING=1")
+        assert d.stop() == 0
+    finally:
+        sock.close()
+    ready_at = next(i for i, m in enumerate(messages) if "READY=1" in m)
+    assert "STATUS=" in messages[ready_at]
+    assert all("WATCHDOG=1" not in m for m in messages[:ready_at])
+    assert d.seen("daemon.ready")
