@@ -54,6 +54,7 @@ class Daemon:
     stop: threading.Event = field(default_factory=threading.Event)
     reload: threading.Event = field(default_factory=threading.Event)
     overflow: threading.Event = field(default_factory=threading.Event)
+    wake_sender: threading.Event = field(default_factory=threading.Event)
     clock: Callable[[], float] = time.time
     live: _Live | None = None
     outbox: Outbox | None = None
@@ -100,7 +101,7 @@ class Daemon:
         assert self.sender is not None
         while not self.stop.is_set():
             try:
-                self.sender.run(self.stop, idle=0.2)
+                self.sender.run(self.stop, idle=1.0, wake=self.wake_sender)
             except Exception:  # a bug in delivery must not end delivery for good
                 log.exception("sender.crashed", action="restarting the sender loop")
                 self.stop.wait(1.0)
@@ -156,11 +157,12 @@ class Daemon:
 
     def _drain(self, events: queue.Queue[str]) -> None:
         assert self.live is not None
+        tracker = self.live.tracker
+        # Wake often only while a build is settling; idle, a few wake-ups a second will do.
         try:
-            path = events.get(timeout=0.05)
+            path = events.get(timeout=0.05 if tracker.candidates else 0.5)
         except queue.Empty:
             return
-        tracker = self.live.tracker
         tracker.on_path(Path(path))
         for _ in range(10_000):
             try:
@@ -281,6 +283,7 @@ class Daemon:
             )
         else:
             queued = self.outbox.enqueue(report.payload)
+            self.wake_sender.set()
             if report.head:
                 self.state.record(
                     str(report.payload["instance_guid"]),

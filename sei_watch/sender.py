@@ -47,6 +47,7 @@ class Sender:
     paused_until: float = 0.0
     last_delivery: float | None = None
     delivered_count: int = 0
+    stop: threading.Event | None = None  # set: hand back claimed rows not yet attempted
 
     def step(self, limit: int = 32) -> int:
         """Deliver what is due now; return how many rows were attempted."""
@@ -54,6 +55,10 @@ class Sender:
             return 0
         rows = self.outbox.claim(limit)
         for i, row in enumerate(rows):
+            if self.stop is not None and self.stop.is_set():
+                for rest in rows[i:]:  # shutting down: back to pending, no attempt counted
+                    self.outbox.retry(rest, delay=0, error="not sent: shutting down", count=False)
+                break
             outcome = self.client.post_run(row.body or b"")
             self._record(row, outcome)
             if outcome.kind == "hold" or (outcome.status == 429):
@@ -110,19 +115,30 @@ class Sender:
             **fields,
         )
 
-    def run(self, stop: threading.Event, *, idle: float = 1.0, until_empty: bool = False) -> None:
-        """Deliver until `stop` is set (or, with until_empty, until nothing is waiting)."""
+    def run(self, stop: threading.Event, *, idle: float = 1.0, until_empty: bool = False,
+            wake: threading.Event | None = None) -> None:
+        """Deliver until `stop` is set (or, with until_empty, until nothing is waiting).
+
+        Between rounds it sleeps until the next row is due, at most `idle` seconds; `wake`
+        (set by whoever enqueues) cuts the sleep short.
+        """
+        self.stop = stop
         while not stop.is_set():
             try:
                 attempted = self.step()
+                due = None if attempted else self.outbox.next_due()
             except OutboxError as exc:  # a full disk mid-run: wait and try again
                 log.error("outbox.unavailable", error=str(exc))
                 stop.wait(idle * 5)
                 continue
             if attempted:
                 continue
-            due = self.outbox.next_due()
             if due is None and until_empty:
                 return
-            wake = max(self.paused_until, due or 0.0) - self.clock()
-            stop.wait(min(max(wake, 0.01), idle))
+            now = self.clock()
+            wait = idle if due is None else max(due, self.paused_until) - now
+            wait = min(max(wait, 0.005), idle)
+            if wake is None:
+                stop.wait(wait)
+            elif wake.wait(wait):
+                wake.clear()

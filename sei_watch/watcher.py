@@ -14,7 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (
+    DirCreatedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
@@ -23,6 +33,12 @@ from .watches import WatchSpec
 __all__ = ["RootWatcher"]
 
 log = structlog.get_logger("sei_watch.watcher")
+
+# Only writes matter. Without a filter inotify also reports every open and read, so our own
+# reading of a finished build floods the kernel queue, and watchdog re-walks the whole tree
+# after each overflow: measured at 100% CPU with 2,000 builds under a root.
+EVENTS = [FileCreatedEvent, FileModifiedEvent, FileMovedEvent, FileClosedEvent,
+          FileDeletedEvent, DirCreatedEvent, DirMovedEvent]
 
 
 class _Enqueue(FileSystemEventHandler):
@@ -85,7 +101,8 @@ class RootWatcher:
                 continue
             observer = self.polling if polling else self.native
             try:
-                watch = observer.schedule(self.handler, str(root), recursive=True)
+                watch = observer.schedule(self.handler, str(root), recursive=True,
+                                          event_filter=EVENTS)
             except OSError as exc:
                 self._explain(root, exc)
                 continue

@@ -56,6 +56,7 @@ class StandIn(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.accepted: list[dict[str, Any]] = []
         self.keys: Counter[tuple[str, str, int]] = Counter()
+        self.first_seen: dict[tuple[str, str, int], float] = {}
         self.requests = 0
         self.seen_headers: list[dict[str, str]] = []
         self.raw_log: list[bytes] = []
@@ -171,6 +172,7 @@ class _Handler(BaseHTTPRequestHandler):
         with srv.lock:
             srv.accepted.append(doc)
             srv.keys[key] += 1
+            srv.first_seen.setdefault(key, time.time())
         if fault == "drop":  # accepted, then the answer is lost
             self._reset()
             return

@@ -220,3 +220,15 @@ def test_register_writes_config(run_cli, sei: StandIn, sei_config: Path) -> None
     assert guid in sei.instances
     assert f'instance_guid = "{guid}"' in sei_config.read_text()
     assert sei_config.read_text().count("instance_guid") == 1
+
+
+def test_stopping_hands_back_claimed_rows(tmp_path: Path, sei: StandIn) -> None:
+    """On shutdown, rows claimed but not yet posted go back to pending with no attempt."""
+    s = sender(tmp_path, sei)
+    for n in range(3):
+        s.outbox.enqueue(payload(f"j{n}"))
+    s.stop = threading.Event()
+    s.stop.set()
+    assert s.step() == 3
+    assert sei.requests == 0
+    assert [(r.state, r.attempts) for r in s.outbox.rows()] == [("pending", 0)] * 3
