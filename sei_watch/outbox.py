@@ -265,8 +265,9 @@ class Outbox:
         """Take the due rows, oldest first and at most the oldest waiting one per job, and
         mark them in flight."""
         now = self._clock()
-        (due,) = self._read("SELECT count(*) FROM outbox WHERE state='pending' AND "
-                            "next_attempt<=?", (now,))[0]
+        (due,) = self._read(
+            "SELECT count(*) FROM outbox WHERE state='pending' AND next_attempt<=?", (now,)
+        )[0]
         if not due:  # nothing to do: no write transaction, no fsync
             return []
         with self._write() as db:

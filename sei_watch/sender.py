@@ -115,8 +115,14 @@ class Sender:
             **fields,
         )
 
-    def run(self, stop: threading.Event, *, idle: float = 1.0, until_empty: bool = False,
-            wake: threading.Event | None = None) -> None:
+    def run(
+        self,
+        stop: threading.Event,
+        *,
+        idle: float = 1.0,
+        until_empty: bool = False,
+        wake: threading.Event | None = None,
+    ) -> None:
         """Deliver until `stop` is set (or, with until_empty, until nothing is waiting).
 
         Between rounds it sleeps until the next row is due, at most `idle` seconds; `wake`

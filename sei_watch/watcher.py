@@ -37,8 +37,15 @@ log = structlog.get_logger("sei_watch.watcher")
 # Only writes matter. Without a filter inotify also reports every open and read, so our own
 # reading of a finished build floods the kernel queue, and watchdog re-walks the whole tree
 # after each overflow: measured at 100% CPU with 2,000 builds under a root.
-EVENTS = [FileCreatedEvent, FileModifiedEvent, FileMovedEvent, FileClosedEvent,
-          FileDeletedEvent, DirCreatedEvent, DirMovedEvent]
+EVENTS = [
+    FileCreatedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileClosedEvent,
+    FileDeletedEvent,
+    DirCreatedEvent,
+    DirMovedEvent,
+]
 
 
 class _Enqueue(FileSystemEventHandler):
@@ -101,8 +108,9 @@ class RootWatcher:
                 continue
             observer = self.polling if polling else self.native
             try:
-                watch = observer.schedule(self.handler, str(root), recursive=True,
-                                          event_filter=EVENTS)
+                watch = observer.schedule(
+                    self.handler, str(root), recursive=True, event_filter=EVENTS
+                )
             except OSError as exc:
                 self._explain(root, exc)
                 continue

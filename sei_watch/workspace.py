@@ -23,7 +23,7 @@ __all__ = ["DEFAULT_EXCLUDE", "ScanResult", "parse_file", "scan"]
 log = structlog.get_logger("sei_watch.workspace")
 
 DEFAULT_EXCLUDE = (".git", "node_modules", "__pycache__", ".sei-watch.tmp*")
-SNIFF_BYTES = 4096
+SNIFF_BYTES = 65536
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

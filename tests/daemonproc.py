@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -64,13 +65,12 @@ class DaemonProc:
         return self
 
     def _read(self) -> None:
-        assert self.proc is not None and self.proc.stdout is not None
+        assert self.proc is not None
+        assert self.proc.stdout is not None
         for line in self.proc.stdout:
             self.raw.append(line)
-            try:
+            with contextlib.suppress(ValueError):
                 self.lines.append(json.loads(line))
-            except ValueError:
-                pass
 
     def seen(self, event: str, **match: Any) -> list[dict[str, Any]]:
         return [

@@ -43,7 +43,8 @@ def test_marker_layout_posts_each_build_once(tmp_path: Path, sei: StandIn) -> No
         assert by_no[42]["result"] == "FAILURE"
         assert by_no[41]["pipeline"] == "checkout"
         assert by_no[41]["job_run"]["stages"][0]["steps"][0]["displayName"] == "unit"
-        assert d.seen("build.completed") and d.seen("payload.sent")
+        assert d.seen("build.completed")
+        assert d.seen("payload.sent")
     finally:
         assert d.stop() == 0
 
@@ -134,7 +135,8 @@ def test_hostile_build_is_reported_and_the_daemon_stays_up(tmp_path: Path, sei: 
         wait_for(lambda: len(sei.accepted) == 2, what="both builds")
         assert d.seen("parse.problem", key="evil#1")
         assert "root:" not in str(sei.accepted)
-        assert d.proc is not None and d.proc.poll() is None
+        assert d.proc is not None
+        assert d.proc.poll() is None
     finally:
         assert d.stop() == 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import signal
@@ -94,10 +95,8 @@ def test_daemon_speaks_sd_notify(tmp_path: Path, sei: StandIn, abstract: bool) -
     messages: list[str] = []
 
     def pump() -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             messages.append(sock.recv(4096).decode())
-        except TimeoutError:
-            pass
 
     d.start(ready=False)
     try:

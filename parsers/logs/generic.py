@@ -1,0 +1,88 @@
+"""Any in-house log, described in the config instead of Python:
+
+    [parsers.log-generic]
+    globs = ["**/build.log"]
+    [parsers.log-generic.options]
+    step = '^(?P<ts>\\S+) ==> (?P<name>.+)$'        # a line that starts a stage
+    time_format = "%Y-%m-%dT%H:%M:%S%z"             # how (?P<ts>...) is written (strptime)
+    error = '^(?:ERROR|FATAL)\\b'                   # optional: lines that fail the stage
+    result = '^BUILD (?P<result>\\w+)'              # optional: the build's result
+    timestamp = '^(?P<ts>\\S+) '                   # optional: other lines that carry a time
+
+Each step line closes the stage before it; the last runs to the last timestamp seen.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path, PurePath
+
+from sei_watch import ParseContext, ParseError, Record
+
+from ._scan import LogScan, clean_name
+from ._spans import Spans
+
+__all__ = ["GenericLog"]
+
+
+class GenericLog:
+    name = "log-generic"
+
+    def matches(self, path: PurePath) -> bool:
+        return False  # only files the config's globs hand over
+
+    def _regex(self, ctx: ParseContext, key: str) -> re.Pattern[bytes] | None:
+        text = ctx.options.get(key)
+        if text is None:
+            return None
+        try:
+            return re.compile(str(text).encode(), re.M)
+        except re.error as exc:
+            raise ParseError(f"[parsers.log-generic.options] {key}: bad regex: {exc}") from exc
+
+    def _ts(self, raw: bytes | None, fmt: str | None) -> int | None:
+        if raw is None or not fmt:
+            return None
+        try:
+            when = datetime.strptime(raw.decode("ascii", "replace"), fmt)
+        except ValueError:
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return int(when.timestamp() * 1000)
+
+    def parse(self, path: Path, ctx: ParseContext) -> Iterator[Record]:
+        step = self._regex(ctx, "step")
+        if step is None or "name" not in step.groupindex:
+            raise ParseError("[parsers.log-generic.options] step must be a regex with (?P<name>)")
+        parts = [f"(?P<step>{step.pattern.decode()})"]
+        for key in ("error", "result", "timestamp"):
+            rx = self._regex(ctx, key)
+            if rx is not None:
+                pattern = rx.pattern.decode()
+                if key == "timestamp":  # its own name for the time group, not to clash
+                    pattern = pattern.replace("(?P<ts>", "(?P<ts_only>")
+                parts.append(f"(?P<{key}_line>{pattern})")
+        combined = re.compile("|".join(parts).encode(), re.M)
+        fmt = ctx.options.get("time_format")
+        spans, result = Spans(source=ctx.rel(path)), None
+        with ctx.open(path) as fh:
+            for hit in LogScan(combined).hits(fh):
+                g = hit.match.groupdict()
+                ts = self._ts(g.get("ts") or g.get("ts_only"), str(fmt) if fmt else None)
+                if g.get("step") is not None:
+                    if spans.stack:
+                        spans.close(None, ts, hit.line)
+                    spans.open(clean_name(g["name"]), ts, hit.line)
+                elif g.get("error_line") is not None:
+                    spans.fail()
+                elif g.get("result") is not None:
+                    result = g["result"].decode("ascii", "replace")
+                else:
+                    spans.note_time(ts)
+        if spans.stack:
+            spans.close(None, spans.last_time, 0)
+        spans.finish(result)
+        yield from spans.records(result=result, start=None, end=None)
