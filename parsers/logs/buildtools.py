@@ -109,8 +109,9 @@ class MavenLog(LogParser):
                 for m, g, ts in self.mojos
                 if len(modules) == 1 or m in (name, name.split(" ")[0])
             ]
-            ends = [ts for _, ts in mojos[1:]] + [span.end] if mojos else []
-            for (goal, ts), until in zip(mojos, ends, strict=True):
+            ends: list[int | None] = [ts for _, ts in mojos[1:]]
+            ends.append(span.end)
+            for (goal, ts), until in zip(mojos, ends, strict=False):
                 spans.add(goal, ts, until, "SUCCESS", parent=span)
 
 
