@@ -176,9 +176,9 @@ def assemble(records: Iterable[Record], given: AssemblyInput) -> Assembly:
             problems.append(rec)
         else:
             artifacts.setdefault(rec.key, rec)
-    # Stages in the order they ran; those with no start keep the order of the scan, after.
-    stages.sort(key=lambda st: (st.start_ms is None, st.start_ms or 0))
     all_stages = stages + ([_tests_stage(suites, given.tests_stage)] if suites else [])
+    # Stages in the order they ran; those with no start keep the order of the scan, after.
+    all_stages.sort(key=lambda st: (st.start_ms is None, st.start_ms or 0))
     defaults: list[tuple[str, str]] = []
     p: dict[str, Any] = {}
     src: dict[str, str] = {}

@@ -39,20 +39,21 @@ class LogParser:
         self.end: int | None = None
         self.begin(path, spans)
         with ctx.open(path) as fh:
-            for hit in scan.hits(fh):
-                self.on_hit(hit.match, hit.line, spans)
-        self.at_end(scan, spans)
-        if scan.long_lines:
-            spans.problems.append(
-                ParseProblem(
-                    path=spans.source, reason=f"{scan.long_lines} line(s) over 1 MiB skipped"
+            for hit in scan.hits(fh):  # spans keep byte offsets; lines are counted at the end
+                self.on_hit(hit.match, hit.offset, spans)
+            self.at_end(scan, spans)
+            if scan.long_lines:
+                spans.problems.append(
+                    ParseProblem(
+                        path=spans.source, reason=f"{scan.long_lines} line(s) over 1 MiB skipped"
+                    )
                 )
-            )
-        if not spans.top and self.result is None:
-            spans.problems.append(
-                ParseProblem(path=spans.source, reason=f"no {self.name} markers found")
-            )
-        spans.finish(self.result)
+            if not spans.top and self.result is None:
+                spans.problems.append(
+                    ParseProblem(path=spans.source, reason=f"no {self.name} markers found")
+                )
+            spans.finish(self.result)
+            spans.number_lines(fh)
         yield from spans.records(result=self.result, start=self.start, end=self.end)
 
     def on_hit(self, m: re.Match[bytes], line: int, spans: Spans) -> None:

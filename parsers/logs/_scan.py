@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import BinaryIO
 
@@ -25,57 +25,78 @@ ANSI = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """One marker: its line number (1-based) and the regex match within its chunk."""
+    """One marker: its byte offset in the log and the regex match (within its chunk)."""
 
-    line: int
+    offset: int
     match: re.Match[bytes]
 
 
 @dataclass(slots=True)
 class LogScan:
-    """Runs one compiled pattern (with re.M anchors) over a whole log."""
+    """Runs one compiled pattern (with re.M anchors) over a whole log, chunk by chunk.
+
+    Only the line that straddles two chunks is copied; the rest is searched in place, and line
+    numbers are computed afterwards, for the few offsets that need one (`lines_for`).
+    """
 
     pattern: re.Pattern[bytes]
     long_lines: int = 0
     bytes_read: int = 0
     last_chunk_tail: bytes = b""
     first_chunk_head: bytes = b""
-    _carry: bytes = field(default=b"", repr=False)
 
     def hits(self, fh: BinaryIO) -> Iterator[Hit]:
-        line = 1
-        while True:
-            chunk = fh.read(CHUNK)
+        offset, carry, find = 0, b"", self.pattern.finditer
+        while chunk := fh.read(CHUNK):
             if not self.first_chunk_head:
                 self.first_chunk_head = chunk[:65536]
             self.bytes_read += len(chunk)
-            if not chunk:
-                data, self._carry = self._carry, b""
-                if not data:
-                    return
+            first = chunk.find(b"\n")
+            if first < 0:  # no line ends here: it all belongs to one (long) line
+                carry = self._bounded(carry + chunk if len(carry) <= MAX_LINE else carry)
+                offset += len(chunk)
+                continue
+            head = carry + chunk[: first + 1]
+            base = offset - len(carry)
+            if len(head) <= MAX_LINE:
+                for m in find(head):
+                    yield Hit(base + m.start(), m)
             else:
-                data = self._carry + chunk
-                cut = data.rfind(b"\n") + 1
-                if cut == 0:  # no newline at all in this window
-                    if len(data) > MAX_LINE:
-                        self.long_lines += 1
-                        self._carry = b""
-                    else:
-                        self._carry = data
-                    continue
-                data, self._carry = data[:cut], data[cut:]
-                if len(self._carry) > MAX_LINE:
-                    self.long_lines += 1
-                    self._carry = b""
-            pos = 0
-            for m in self.pattern.finditer(data):
-                line += data.count(b"\n", pos, m.start())
-                pos = m.start()
-                yield Hit(line, m)
-            line += data.count(b"\n", pos)
-            self.last_chunk_tail = data[-65536:]
-            if not chunk:
-                return
+                self.long_lines += 1
+            last = chunk.rfind(b"\n")
+            for m in find(chunk, first + 1, last + 1):
+                yield Hit(offset + m.start(), m)
+            carry = chunk[last + 1 :]
+            self.last_chunk_tail = chunk[max(last + 1 - 65536, 0) : last + 1]
+            offset += len(chunk)
+        if carry and len(carry) <= MAX_LINE:
+            for m in find(carry):
+                yield Hit(offset - len(carry) + m.start(), m)
+            self.last_chunk_tail = (self.last_chunk_tail + carry)[-65536:]
+
+    def _bounded(self, carry: bytes) -> bytes:
+        if len(carry) > MAX_LINE:
+            self.long_lines += 1
+            return carry[: MAX_LINE + 1]  # kept only to remember the line is too long
+        return carry
+
+    @staticmethod
+    def lines_for(fh: BinaryIO, offsets: set[int]) -> dict[int, int]:
+        """1-based line numbers of byte offsets, in one pass over the log up to the last one."""
+        if not offsets:
+            return {}
+        fh.seek(0)
+        out, line, pos = {}, 1, 0
+        wanted = sorted(offsets)
+        while wanted and (chunk := fh.read(CHUNK)):
+            while wanted and wanted[0] < pos + len(chunk):
+                off = wanted.pop(0)
+                out[off] = line + chunk.count(b"\n", 0, off - pos)
+            line += chunk.count(b"\n")
+            pos += len(chunk)
+        for off in wanted:
+            out[off] = line
+        return out
 
 
 def clean_name(raw: bytes, limit: int = 500) -> str:

@@ -4,9 +4,12 @@ leaves its open spans closed at the last time seen and flagged."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import BinaryIO
 
 from sei_watch import BuildFacts, ParseProblem, Record, Stage, Step
+
+from ._scan import LogScan
 
 __all__ = ["Spans"]
 
@@ -132,6 +135,14 @@ class Spans:
                     "those durations were clamped to 0",
                 )
             )
+
+    def number_lines(self, fh: BinaryIO) -> None:
+        """Problems were noted with byte offsets (the scan counts no lines); make them lines."""
+        offsets = {p.line for p in self.problems if p.line is not None}
+        lines = LogScan.lines_for(fh, offsets)
+        self.problems = [
+            replace(p, line=lines.get(p.line)) if p.line is not None else p for p in self.problems
+        ]
 
     def records(self, *, result: str | None, start: int | None, end: int | None) -> list[Record]:
         out: list[Record] = []

@@ -74,15 +74,16 @@ class GenericLog:
                 ts = self._ts(g.get("ts") or g.get("ts_only"), str(fmt) if fmt else None)
                 if g.get("step") is not None:
                     if spans.stack:
-                        spans.close(None, ts, hit.line)
-                    spans.open(clean_name(g["name"]), ts, hit.line)
+                        spans.close(None, ts, hit.offset)
+                    spans.open(clean_name(g["name"]), ts, hit.offset)
                 elif g.get("error_line") is not None:
                     spans.fail()
                 elif g.get("result") is not None:
                     result = g["result"].decode("ascii", "replace")
                 else:
                     spans.note_time(ts)
-        if spans.stack:
-            spans.close(None, spans.last_time, 0)
-        spans.finish(result)
+            if spans.stack:
+                spans.close(None, spans.last_time, 0)
+            spans.finish(result)
+            spans.number_lines(fh)
         yield from spans.records(result=result, start=None, end=None)
