@@ -310,9 +310,9 @@ def test_gitlab_hostile(tmp_path: Path, data: bytes, problem: str | None) -> Non
     probs = [r.reason for r in recs if isinstance(r, ParseProblem)]
     if problem:
         assert any(problem in p for p in probs), probs
-    for st in (r for r in recs if isinstance(r, Stage)):
-        assert st.duration_ms >= 0
-        assert all(s.duration_ms >= 0 for s in st.steps)
+    for stage in (r for r in recs if isinstance(r, Stage)):
+        assert stage.duration_ms >= 0
+        assert all(s.duration_ms >= 0 for s in stage.steps)
     if LONG in str(data):
         assert stages(recs)[0][0] == LONG  # records keep the full name; payloads shorten it
 
