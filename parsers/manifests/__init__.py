@@ -1,0 +1,1 @@
+"""Artifact manifests: what builds publish (CI, `output`) and deployments consume (CD, `input`)."""
