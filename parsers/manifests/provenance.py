@@ -29,10 +29,11 @@ _ALGS = {
 
 
 def _best(hashes: dict[str, str]) -> str:
+    """The strongest digest given, as `alg:hex` (gitCommit and the like as a last resort)."""
     for alg in ("sha256", "sha512", "sha1", "md5"):
         if hashes.get(alg):
             return f"{alg}:{hashes[alg]}"
-    return ""
+    return next((f"{alg}:{value}" for alg, value in hashes.items() if value), "")
 
 
 class CycloneDx:
