@@ -40,8 +40,9 @@ def corpus() -> Path:
 def run_cli() -> Iterator[object]:
     """Run `sei-watch` in-process with captured stdout/stderr, a fixed clock and host name."""
 
-    def run(*argv: str) -> CliResult:
+    def run(*argv: str, environ: dict[str, str] | None = None) -> CliResult:
         out, err = io.StringIO(), io.StringIO()
+        env = {"SEI_API_KEY": API_KEY} if environ is None else environ
         status = main(
             list(argv),
             Io(
@@ -49,7 +50,7 @@ def run_cli() -> Iterator[object]:
                 stderr=err,
                 hostname=lambda: "agent-7",
                 now_ms=lambda: FIXED_NOW_MS,
-                environ={"SEI_API_KEY": API_KEY},
+                environ=env,
             ),
         )
         return CliResult(int(status), out.getvalue(), err.getvalue())

@@ -40,24 +40,7 @@ def make_repo(tmp_path: Path) -> Repo:
 
 
 def run_in_env(run_cli, env: dict[str, str], *argv: str):  # type: ignore[no-untyped-def]
-    import io
-
-    from sei_watch.cli import Io, main
-
-    from .conftest import FIXED_NOW_MS, CliResult
-
-    out, err = io.StringIO(), io.StringIO()
-    status = main(
-        list(argv),
-        Io(
-            stdout=out,
-            stderr=err,
-            environ=env,
-            hostname=lambda: "agent-7",
-            now_ms=lambda: FIXED_NOW_MS,
-        ),
-    )
-    return CliResult(int(status), out.getvalue(), err.getvalue())
+    return run_cli(*argv, environ=env)
 
 
 def test_mark_writes_an_allow_listed_marker(run_cli, tmp_path: Path) -> None:

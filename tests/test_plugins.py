@@ -15,6 +15,7 @@ from sei_watch.errors import PluginError
 from sei_watch.plugins import ENTRY_POINT_GROUP, ParserSettings, load_parsers
 
 from .conftest import DATA
+from .pipsite import install
 
 PLUGIN_SRC = Path(__file__).parent / "plugins" / "demo_plugin"
 
@@ -86,23 +87,7 @@ def test_config_disables_and_names_unknown_parsers() -> None:
 def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo plugin package under tests/, really installed (pip) into a private site dir."""
     site = tmp_path_factory.mktemp("site")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--no-build-isolation",
-            "--disable-pip-version-check",
-            "--target",
-            str(site),
-            str(PLUGIN_SRC),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    install(PLUGIN_SRC, site)
     return site
 
 

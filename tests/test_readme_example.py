@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from .conftest import ROOT
+from .pipsite import install
 
 
 def _blocks(lang: str) -> list[str]:
@@ -30,23 +31,7 @@ def test_readme_parser_example_runs_as_written(tmp_path: Path) -> None:
         '[project]\nname = "my-sei-parsers"\nversion = "0.1"\n' + stanza
     )
     site = tmp_path / "site"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--no-build-isolation",
-            "--disable-pip-version-check",
-            "--target",
-            str(site),
-            str(pkg),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    install(pkg, site)
     ws = tmp_path / "ws"
     ws.mkdir()
     (ws / "build.stages.txt").write_text("# name seconds result\ncheckout 1.5 ok\ntest 30 failed\n")
