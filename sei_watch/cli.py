@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import sys
 import time
@@ -25,6 +26,7 @@ from .report import Given, Report, build_report
 from .state import BuildState
 from .status import ExitStatus
 from .summary import dump_json, record_json, write_summary
+from .timeline import render_html, render_text
 from .workspace import parse_file
 
 __all__ = ["Io", "main"]
@@ -73,6 +75,10 @@ def _parser() -> argparse.ArgumentParser:
         help="print every payload field, its value and where it came from",
     )
     p.add_argument("--repo", type=Path, help="the git checkout (default: the one around PATH)")
+    out.add_argument("--timeline", action="store_true", help="draw the build as a Gantt chart")
+    p.add_argument("--ascii", action="store_true", help="plain ASCII for --timeline")
+    p.add_argument("--width", type=int, help="--timeline width (default: the terminal's)")
+    p.add_argument("--html", type=Path, metavar="FILE", help="write the timeline as HTML")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds --post waits for delivery")
 
     ps = sub.add_parser("parsers", help="list the parsers found and where each came from")
@@ -213,13 +219,21 @@ def cmd_parse(args: argparse.Namespace, io: Io) -> ExitStatus:
             dump_json(io.stdout, asm.payload)
     elif args.explain:
         _explain(io, report)
+    elif args.timeline:
+        tty = io.stdout.isatty()
+        width = args.width or shutil.get_terminal_size((100, 24)).columns
+        io.stdout.write(
+            render_text(asm.payload, width=width, ascii_only=args.ascii or not tty, color=tty)
+        )
     else:
         title = (
             f"sei-watch parse {result.root}  ({result.files_seen} files seen, "
             f"{result.files_parsed} parsed)"
         )
         write_summary(io.stdout, asm, title=title)
-    if args.json or args.records or args.explain:  # the summary already lists them on stdout
+    if args.html:
+        args.html.write_text(render_html(asm.payload), encoding="utf-8")
+    if args.json or args.records or args.explain or args.timeline:  # else in the summary
         io.stderr.writelines(f"sei-watch: problem: {prob}\n" for prob in asm.problems)
     if invalid:
         io.stderr.write("sei-watch: the payload is not valid:\n")

@@ -48,10 +48,6 @@ class LogParser:
                         path=spans.source, reason=f"{scan.long_lines} line(s) over 1 MiB skipped"
                     )
                 )
-            if not spans.top and self.result is None:
-                spans.problems.append(
-                    ParseProblem(path=spans.source, reason=f"no {self.name} markers found")
-                )
             spans.finish(self.result)
             spans.number_lines(fh)
         yield from spans.records(result=self.result, start=self.start, end=self.end)

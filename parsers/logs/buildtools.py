@@ -42,6 +42,12 @@ def parse_duration(text: str) -> int:
     return int(((h * 60 + mi) * 60 + s) * 1000 + ms)
 
 
+_CI_MARKERS = re.compile(
+    rb"section_start:\d|##\[(?:group|section)\]|\[Pipeline\] |##teamcity\[|"
+    rb"\x1b_bk;t="
+)
+
+
 class MavenLog(LogParser):
     name = "log-maven"
     marker = re.compile(rb"\[INFO\] (?:Scanning for projects|Building |---|BUILD )")
@@ -55,6 +61,10 @@ class MavenLog(LogParser):
         rb"|Finished at: ([^\r\n]+)"
         rb"|Building ([^\r\n]+?)(?: \[\d+/\d+\])?\r?$)"
     )
+
+    def sniff(self, head: bytes) -> bool:
+        # A CI system's log that contains a Maven build is that system's to read.
+        return bool(self.marker.search(head)) and not _CI_MARKERS.search(head)
 
     def begin(self, path: Path, spans: Spans) -> None:
         self.modules: list[tuple[str, str, int]] = []
@@ -117,6 +127,10 @@ class MavenLog(LogParser):
 
 class GradleLog(LogParser):
     name = "log-gradle"
+
+    def sniff(self, head: bytes) -> bool:
+        return bool(self.marker.search(head)) and not _CI_MARKERS.search(head)
+
     marker = re.compile(rb"(?m)^> Task :|^BUILD (?:SUCCESSFUL|FAILED) in ")
     pattern = re.compile(
         rb"(?m)^(?:> Task (:[^\s]+)(?: (FAILED|UP-TO-DATE|SKIPPED|NO-SOURCE|"
