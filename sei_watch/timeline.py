@@ -54,8 +54,10 @@ def _bar(start: int, duration: int, scale: float, width: int, *, ascii_only: boo
     cells = []
     for i in range(width):
         cover = max(0.0, min(right, i + 1) - max(left, i))
-        if ascii_only:
-            cells.append("#" if cover >= 0.5 else ("|" if cover > 0 and duration == 0 else " "))
+        if ascii_only or left > i:
+            # Eighth blocks fill from the left: a bar that starts inside a cell gets a whole
+            # block or none, so its start is never drawn too early.
+            cells.append(("#" if ascii_only else "█") if cover >= 0.5 else " ")
         else:
             cells.append(_EIGHTHS[round(cover * 8)] if cover > 0 else " ")
     text = "".join(cells).rstrip()
