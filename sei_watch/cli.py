@@ -18,6 +18,7 @@ from . import __version__, cli_mark, cli_outbox
 from .config import Settings, coerce_field, find_config, load_settings, parse_assignment
 from .daemon import Daemon
 from .delivery import STATE_FILE, open_outbox
+from .doctor import run_checks
 from .errors import ConfigError, SeiWatchError
 from .logs import configure_logging
 from .payload import REQUIRED
@@ -89,6 +90,9 @@ def _parser() -> argparse.ArgumentParser:
     rn.add_argument("--config", type=Path, help="default: ./sei-watch.toml, else /etc/sei-watch")
     cc = sub.add_parser("check-config", help="validate the config without running")
     cc.add_argument("--config", type=Path, help="a TOML config file")
+    dr = sub.add_parser("doctor", help="check the install: config, key, SEI, roots, state, git")
+    dr.add_argument("--config", type=Path, help="a TOML config file")
+    dr.add_argument("--json", action="store_true", help="the results as JSON, for monitoring")
     return ap
 
 
@@ -277,6 +281,22 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Io], ExitStatus]] = {
     "run": cmd_run,
     "check-config": cmd_check_config,
 }
+
+
+def cmd_doctor(args: argparse.Namespace, io: Io) -> ExitStatus:
+    """One line per check, ✔ or ✖, with the fix; exit 0 only when everything holds."""
+    checks = run_checks(args.config, io.environ)
+    if args.json:
+        dump_json(io.stdout, [c.as_dict() for c in checks])
+    else:
+        for c in checks:
+            io.stdout.write(f"{'✔' if c.ok else '✖'} {c.name}: {c.detail}\n")
+            if not c.ok and c.fix:
+                io.stdout.write(f"    fix: {c.fix}\n")
+    return ExitStatus.OK if all(c.ok for c in checks) else ExitStatus.PROBLEMS
+
+
+COMMANDS["doctor"] = cmd_doctor
 
 
 def main(argv: Sequence[str] | None = None, io: Io | None = None) -> int:
