@@ -28,6 +28,7 @@ from .state import BuildState
 from .status import ExitStatus
 from .summary import dump_json, record_json, write_summary
 from .timeline import render_html, render_text
+from .timelines import TimelineStore
 from .workspace import parse_file
 
 __all__ = ["Io", "main"]
@@ -90,6 +91,12 @@ def _parser() -> argparse.ArgumentParser:
     rn.add_argument("--config", type=Path, help="default: ./sei-watch.toml, else /etc/sei-watch")
     cc = sub.add_parser("check-config", help="validate the config without running")
     cc.add_argument("--config", type=Path, help="a TOML config file")
+    tl = sub.add_parser("timeline", help="show a build the daemon reported, as a Gantt chart")
+    tl.add_argument("which", choices=["last"], help="the most recent build")
+    tl.add_argument("--config", type=Path, help="a TOML config file")
+    tl.add_argument("--ascii", action="store_true", help="plain ASCII")
+    tl.add_argument("--width", type=int, help="default: the terminal's")
+    tl.add_argument("--html", type=Path, metavar="FILE", help="also write the HTML page")
     dr = sub.add_parser("doctor", help="check the install: config, key, SEI, roots, state, git")
     dr.add_argument("--config", type=Path, help="a TOML config file")
     dr.add_argument("--json", action="store_true", help="the results as JSON, for monitoring")
@@ -297,6 +304,24 @@ def cmd_doctor(args: argparse.Namespace, io: Io) -> ExitStatus:
 
 
 COMMANDS["doctor"] = cmd_doctor
+
+
+def cmd_timeline(args: argparse.Namespace, io: Io) -> ExitStatus:
+    """Draw the most recent build the daemon reported."""
+    settings = _settings(args, io)
+    payload = TimelineStore(settings.state_dir / "timelines", settings.timeline_keep).last()
+    if payload is None:
+        io.stderr.write(f"sei-watch: no timelines in {settings.state_dir / 'timelines'} yet\n")
+        return ExitStatus.PROBLEMS
+    tty = io.stdout.isatty()
+    width = args.width or shutil.get_terminal_size((100, 24)).columns
+    io.stdout.write(render_text(payload, width=width, ascii_only=args.ascii or not tty, color=tty))
+    if args.html:
+        args.html.write_text(render_html(payload), encoding="utf-8")
+    return ExitStatus.OK
+
+
+COMMANDS["timeline"] = cmd_timeline
 
 
 def main(argv: Sequence[str] | None = None, io: Io | None = None) -> int:

@@ -28,7 +28,18 @@ __all__ = [
 ]
 
 DEFAULT_CONFIGS = (Path("sei-watch.toml"), Path("/etc/sei-watch/config.toml"))
-_SECTIONS = {"payload", "assemble", "parsers", "scan", "sei", "state", "outbox", "watch", "daemon"}
+_SECTIONS = {
+    "payload",
+    "assemble",
+    "parsers",
+    "scan",
+    "sei",
+    "state",
+    "outbox",
+    "watch",
+    "daemon",
+    "timeline",
+}
 _KEYS = {
     "assemble": {"tests_stage"},
     "scan": {"exclude", "max_file_bytes"},
@@ -51,6 +62,7 @@ _SCALARS: dict[str, dict[str, type]] = {
     "state": {"dir": str},
     "outbox": {"max_rows": int, "max_bytes": int, "prune_days": float},
     "daemon": {"workers": int, "rescan": float, "queue_size": int, "events": bool},
+    "timeline": {"keep": int},
 }
 
 
@@ -104,6 +116,7 @@ class Settings:
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     watches: tuple[WatchSpec, ...] = ()
+    timeline_keep: int = 50
     source: str = "(defaults)"
 
 
@@ -275,6 +288,7 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
         state_dir=state_dir,
         outbox=OutboxSettings(**_scalars(data, "outbox", where, environ)),
         daemon=DaemonSettings(**_scalars(data, "daemon", where, environ)),
+        timeline_keep=int(_scalars(data, "timeline", where, environ).get("keep", 50)),
         watches=parse_watches(data.get("watch"), where),
         fields=fields,
         params=params,

@@ -29,6 +29,7 @@ from .plugins import Registry, load_parsers
 from .report import Given, build_report
 from .sender import Sender
 from .state import BuildState
+from .timelines import TimelineStore
 from .tracker import Candidate, Tracker, fingerprint_time
 from .watcher import RootWatcher
 
@@ -284,6 +285,9 @@ class Daemon:
         else:
             queued = self.outbox.enqueue(report.payload)
             self.wake_sender.set()
+            TimelineStore(live.settings.state_dir / "timelines", live.settings.timeline_keep).save(
+                report.payload
+            )
             if report.head:
                 self.state.record(
                     str(report.payload["instance_guid"]),

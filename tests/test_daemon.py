@@ -3,9 +3,12 @@ builds, reloads, late reports."""
 
 from __future__ import annotations
 
+import io
 import signal
 import time
 from pathlib import Path
+
+from sei_watch.cli import Io, main
 
 from .daemonproc import DaemonProc, wait_for, write_build
 from .sei_server import StandIn
@@ -47,6 +50,14 @@ def test_marker_layout_posts_each_build_once(tmp_path: Path, sei: StandIn) -> No
         assert d.seen("payload.sent")
     finally:
         assert d.stop() == 0
+    out = io.StringIO()  # the daemon kept the timelines: `timeline last` draws the newest
+    status = main(
+        ["timeline", "last", "--config", str(d.config), "--ascii", "--width", "60"],
+        Io(stdout=out, environ={"SEI_API_KEY": "x"}),
+    )
+    assert status == 0
+    assert out.getvalue().startswith("checkout #4")
+    assert "unit" in out.getvalue()
 
 
 def test_jenkins_build_xml_and_quiet_layouts(tmp_path: Path, sei: StandIn) -> None:
