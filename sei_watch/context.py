@@ -47,6 +47,7 @@ class BuildContext:
     ranges: list[tuple[str, str]] = field(default_factory=list)
     pr_merge: bool = False
     branch_hint: tuple[str, str] | None = None
+    extra_repos: list[Path] = field(default_factory=list)
 
     def put(self, key: str, value: Any, source: str) -> None:
         if value not in (None, "", []):
@@ -171,6 +172,25 @@ def _git_for(ctx: BuildContext, root: Path) -> Git | None:
     return Git(repo)
 
 
+def _other_repos(primary: Git, ctx: BuildContext) -> None:
+    """The payload is about the primary repository; the others (configured, or submodules)
+    are named in job_run_params with the commit each build used."""
+    try:
+        for path, sha in primary.submodules():
+            ctx.params.setdefault(f"submodule:{path}", sha)
+    except SeiWatchError as exc:
+        ctx.notes.append(f"submodules not read: {exc}")
+    for repo in ctx.extra_repos:
+        other = Git(repo)
+        try:
+            head = other.head()
+            url = other.remote_url() or str(repo)
+        except SeiWatchError as exc:
+            ctx.notes.append(f"repository {repo}: {exc}")
+            continue
+        ctx.params.setdefault(f"repo:{repo.name}", f"{url}@{head}")
+
+
 def _add_params(payload: dict[str, Any], params: Mapping[str, str]) -> None:
     have = {p.get("name") for p in payload.get("job_run_params", [])}
     extra = [
@@ -244,4 +264,5 @@ def _finish_git(
     if facts.repo_url and "repo_url" not in payload:
         payload["repo_url"] = facts.repo_url
         sources["repo_url"] = "git remote origin (credentials removed)"
+    _other_repos(git, ctx)
     return facts.head

@@ -254,6 +254,7 @@ class Daemon:
             now_ms=int(self.clock() * 1000),
             state=self.state,
             repo=watch.repo,
+            repos=watch.repos,
             newer_than=newer,
         )
         key = f"{report.payload.get('job_full_name')}#{report.payload.get('build_number')}"

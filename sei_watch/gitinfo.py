@@ -129,6 +129,16 @@ class Git:
         ).stdout
         return [b for b in (normalise_branch(x) for x in out.split()) if b]
 
+    def submodules(self) -> list[tuple[str, str]]:
+        """(path, checked-out SHA) of every submodule, recursively; none if there are none."""
+        out = self.run("submodule", "status", "--recursive", check=False).stdout
+        subs = []
+        for line in out.splitlines():
+            parts = line[1:].split()  # the first column is a status flag (' ', '+', '-', 'U')
+            if len(parts) >= 2 and is_sha(parts[0]) and not line.startswith("-"):
+                subs.append((parts[1], parts[0]))
+        return subs
+
     def remote_url(self, remote: str = "origin") -> str | None:
         proc = self.run("remote", "get-url", remote, check=False)
         return clean_url(proc.stdout.strip()) if proc.returncode == 0 and proc.stdout else None

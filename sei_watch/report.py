@@ -62,6 +62,7 @@ def build_report(
     now_ms: int,
     state: BuildState | None = None,
     repo: Path | None = None,
+    repos: tuple[Path, ...] = (),
     newer_than: float | None = None,
 ) -> Report:
     """Report the build in `root`: file records, CI and git facts, one payload, its problems.
@@ -79,6 +80,7 @@ def build_report(
     except SeiWatchError as exc:  # a broken marker costs the marker only
         ctx = BuildContext()
         extra.append(ParseProblem(path=".sei-watch.json", reason=str(exc)))
+    ctx.extra_repos.extend(repos)
     fields = {**ctx.fields, **settings.fields, **given.fields}
     sources = {
         **ctx.sources,

@@ -76,6 +76,7 @@ class WatchSpec:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     repo: Path | None = None
+    repos: tuple[Path, ...] = ()  # more repositories the build uses: named in job_run_params
     fields: Mapping[str, Any] = field(default_factory=dict)
     params: Mapping[str, str] = field(default_factory=dict)
     cd: bool = False
@@ -161,6 +162,7 @@ def parse_watches(raw: Any, where: str) -> tuple[WatchSpec, ...]:
                 include=_strs(table.get("include", []), here, "include"),
                 exclude=_strs(table.get("exclude", []), here, "exclude"),
                 repo=Path(table["repo"]) if table.get("repo") else None,
+                repos=tuple(Path(r) for r in _strs(table.get("repos", []), here, "repos")),
                 fields=dict(fields),
                 params={str(k): str(v) for k, v in params.items()},
                 cd=bool(table.get("cd", False)),

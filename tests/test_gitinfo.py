@@ -196,3 +196,27 @@ def test_remote_url_is_credential_free(repo: Repo) -> None:
     """The origin remote is read through git and cleaned."""
     repo.git("remote", "add", "origin", "https://bot:s3cr3t-token@git.example.com/team/app.git")
     assert gather(Git(repo.path)).repo_url == "https://git.example.com/team/app.git"
+
+
+def test_submodules_and_extra_repos_go_into_params(tmp_path: Path) -> None:
+    """The primary repo makes the payload; submodules and other repos are named in params."""
+    from sei_watch.context import BuildContext, finish
+
+    lib = Repo(tmp_path / "lib")
+    lib_head = lib.commit("lib")
+    app = Repo(tmp_path / "app")
+    app.commit("app")
+    app.git(
+        "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(lib.path), "vendor/lib"
+    )
+    app.git("commit", "-q", "-m", "add lib")
+    other = Repo(tmp_path / "tools")
+    tools_head = other.commit("tools")
+    other.git("remote", "add", "origin", "https://ci:tok3n@git.example.com/tools.git")
+    ctx = BuildContext(repo=app.path, extra_repos=[other.path])
+    payload: dict[str, object] = {"instance_guid": "g", "job_full_name": "j"}
+    finish(payload, {}, ctx, app.path, state=None)
+    params = {p["name"]: p["value"] for p in payload["job_run_params"]}  # type: ignore[index,union-attr]
+    assert params["submodule:vendor/lib"] == lib_head
+    assert params["repo:tools"] == f"https://git.example.com/tools.git@{tools_head}"
+    assert payload["scm_commit_ids"] == [app.head()]
