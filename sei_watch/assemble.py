@@ -186,8 +186,16 @@ def assemble(records: Iterable[Record], given: AssemblyInput) -> Assembly:
         for key, value in fact.fields:
             if key not in p:
                 p[key], src[key] = value, f"file {fact.source}"
+    for fact in facts:
+        if fact.causes and "trigger_chain" not in p:
+            p["trigger_chain"] = [{"id": i, "type": t} for t, i in fact.causes]
+            src["trigger_chain"] = f"file {fact.source}"
+        if fact.commits and "scm_commit_ids" not in p:
+            p["scm_commit_ids"] = list(fact.commits)
+            src["scm_commit_ids"] = f"file {fact.source}"
     p.update(given.fields)
     src.update({k: given.field_sources.get(k, "config") for k in given.fields})
+    file_params = {k: v for fact in facts for k, v in fact.params}
 
     start, end = _spans(all_stages, facts)
     if "start_time" not in p:
@@ -236,12 +244,13 @@ def assemble(records: Iterable[Record], given: AssemblyInput) -> Assembly:
     src.update({key: f"default: {why}" for key, why in defaults})
     p["job_run"] = _job_run(all_stages)
     src["job_run"] = f"parsers: {len(all_stages)} stages"
-    if given.params:
+    params = {**file_params, **given.params}
+    if params:
         p.setdefault("job_run_params", [])
         p["job_run_params"] = [
-            {"type": "StringParameterValue", "name": k, "value": v} for k, v in given.params.items()
-        ] + [x for x in p["job_run_params"] if x.get("name") not in given.params]
-    if given.params:
+            {"type": "StringParameterValue", "name": k, "value": v} for k, v in params.items()
+        ] + [x for x in p["job_run_params"] if x.get("name") not in params]
+    if params:
         src["job_run_params"] = "config, --set param.*, CI and marker"
     arts = list(artifacts.values())
     if arts:

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import socket
 import sys
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import __version__, cli_mark, cli_outbox
+from .backfill import Backfill, parse_rate, parse_since
 from .config import Settings, coerce_field, find_config, load_settings, parse_assignment
 from .daemon import Daemon
 from .delivery import STATE_FILE, open_outbox
@@ -97,6 +99,14 @@ def _parser() -> argparse.ArgumentParser:
     tl.add_argument("--ascii", action="store_true", help="plain ASCII")
     tl.add_argument("--width", type=int, help="default: the terminal's")
     tl.add_argument("--html", type=Path, metavar="FILE", help="also write the HTML page")
+    bf = sub.add_parser("backfill", help="report every completed build under the roots")
+    bf.add_argument("--config", type=Path, help="a TOML config file")
+    win = bf.add_mutually_exclusive_group()
+    win.add_argument("--since", metavar="YYYY-MM-DD", help="builds completed since this day")
+    win.add_argument("--last", metavar="90d", help="builds of the last N days/hours/minutes")
+    bf.add_argument("--watch", metavar="NAME", help="only this [[watch]]")
+    bf.add_argument("--dry-run", action="store_true", help="count per job, show a sample")
+    bf.add_argument("--rate", default="20/s", help="at most this many builds a second (20/s)")
     dr = sub.add_parser("doctor", help="check the install: config, key, SEI, roots, state, git")
     dr.add_argument("--config", type=Path, help="a TOML config file")
     dr.add_argument("--json", action="store_true", help="the results as JSON, for monitoring")
@@ -322,6 +332,33 @@ def cmd_timeline(args: argparse.Namespace, io: Io) -> ExitStatus:
 
 
 COMMANDS["timeline"] = cmd_timeline
+
+
+def cmd_backfill(args: argparse.Namespace, io: Io) -> ExitStatus:
+    """Report past builds through the outbox, rate-limited; interruptible and resumable."""
+    settings = _settings(args, io)
+    job = Backfill(
+        settings,
+        io.environ,
+        io.hostname(),
+        io.stdout,
+        io.stderr,
+        since=parse_since(args.since, args.last, time.time()),
+        watch=args.watch,
+        rate=parse_rate(args.rate),
+    )
+    if args.dry_run:
+        job.dry_run()
+        return ExitStatus.OK
+    previous = signal.signal(signal.SIGTERM, lambda *_: job.stop.set())
+    try:
+        _, pending = job.run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return ExitStatus.OK if pending == 0 and not job.stop.is_set() else ExitStatus.NOT_DELIVERED
+
+
+COMMANDS["backfill"] = cmd_backfill
 
 
 def main(argv: Sequence[str] | None = None, io: Io | None = None) -> int:

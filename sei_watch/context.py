@@ -156,12 +156,14 @@ def collect(root: Path, environ: Mapping[str, str], *, repo: Path | None = None)
     return ctx
 
 
-def _git_for(ctx: BuildContext, root: Path) -> Git | None:
+def _git_for(ctx: BuildContext, root: Path, *, probe: bool = True) -> Git | None:
     repo = ctx.repo
+    if repo is None and not probe:
+        return None
     if repo is None:
-        probe = Git(root)
+        around = Git(root)
         try:
-            top = probe.run("rev-parse", "--show-toplevel").stdout.strip()
+            top = around.run("rev-parse", "--show-toplevel").stdout.strip()
         except GitError as exc:
             ctx.notes.append(f"no git facts: {exc}")
             return None
@@ -207,13 +209,14 @@ def finish(
     sources: dict[str, str],
     ctx: BuildContext,
     root: Path,
-    state: BuildState | None,
     *,
+    state: BuildState | None,
     limit: int = 100,
+    probe: bool = True,
 ) -> str | None:
     """Fill scm_commit_ids, branch and repo URL from git, now that the job's key is known.
     Returns the HEAD reported, which the caller records once the payload is queued."""
-    head = _finish_git(payload, sources, ctx, root, state=state, limit=limit)
+    head = _finish_git(payload, sources, ctx, root, state=state, limit=limit, probe=probe)
     _add_params(payload, ctx.params)
     return head
 
@@ -226,8 +229,9 @@ def _finish_git(
     *,
     state: BuildState | None,
     limit: int,
+    probe: bool,
 ) -> str | None:
-    git = _git_for(ctx, root)
+    git = _git_for(ctx, root, probe=probe)
     previous = None
     if state is not None:
         previous = state.previous(str(payload["instance_guid"]), str(payload["job_full_name"]))
@@ -251,7 +255,8 @@ def _finish_git(
         log.warning("git.failed", repo=str(git.repo), error=str(exc))
         return None
     ctx.notes.extend(facts.notes)
-    if "scm_commit_ids" not in sources or not sources["scm_commit_ids"].startswith("--set"):
+    stated = sources.get("scm_commit_ids", "")
+    if not stated.startswith(("--set", "file ", "config")):  # a file or the user said so
         payload["scm_commit_ids"] = facts.commits
         sources["scm_commit_ids"] = f"git ({facts.commits_source})" + (
             "; truncated to 100" if facts.truncated else ""

@@ -113,6 +113,9 @@ class BuildFacts:
     build_number: str | None = None
     source: str = ""
     fields: tuple[tuple[str, str], ...] = field(default=())
+    params: tuple[tuple[str, str], ...] = ()  # job_run_params, name -> value
+    causes: tuple[tuple[str, str], ...] = ()  # trigger_chain, (type, id)
+    commits: tuple[str, ...] = ()  # scm_commit_ids the file states
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

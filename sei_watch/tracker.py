@@ -82,6 +82,27 @@ def fingerprint(watch: WatchSpec, directory: Path) -> str | None:
     return None
 
 
+def _subdirs(d: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(d) as it:
+            return [e for e in it if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return []
+
+
+def _jenkins_builds(jobs: Path) -> Iterator[Path]:
+    """Every numbered build directory of every job, in folders and multibranch projects
+    (Jenkins' lastSuccessfulBuild-style links are skipped: they are symlinks)."""
+    stack = [jobs]
+    while stack:
+        for job in _subdirs(stack.pop()):
+            for sub in _subdirs(Path(job.path)):
+                if sub.name == "builds":
+                    yield from (Path(b.path) for b in _subdirs(Path(sub.path)) if b.name.isdigit())
+                elif sub.name in ("jobs", "branches"):
+                    stack.append(Path(sub.path))
+
+
 def fingerprint_time(fp: str | None) -> float | None:
     """When the completion signal was written (epoch seconds), from a fingerprint."""
     if not fp:
@@ -174,6 +195,9 @@ class Tracker:
         return added
 
     def _build_dirs(self, watch: WatchSpec) -> Iterator[Path]:
+        if watch.preset == "jenkins-home":
+            yield from _jenkins_builds(watch.root / "jobs")
+            return
         level = [watch.root]
         for _ in watch.pattern:
             nxt: list[Path] = []

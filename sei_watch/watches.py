@@ -84,6 +84,7 @@ class WatchSpec:
     settle: float = 2.0
     grace: float = 600.0
     force_polling: bool = False
+    preset: str = ""
 
     @property
     def depth(self) -> int:
@@ -92,6 +93,8 @@ class WatchSpec:
     def match(self, rel: PurePosixPath) -> tuple[Path, dict[str, str]] | None:
         """The build directory a path under the root belongs to, and its captures."""
         parts = rel.parts
+        if self.preset == "jenkins-home":
+            return _jenkins(self.root, parts)
         if len(parts) < self.depth:
             return None
         captures: dict[str, str] = {}
@@ -102,6 +105,18 @@ class WatchSpec:
             elif not fnmatch.fnmatchcase(part, want):
                 return None
         return self.root.joinpath(*parts[: self.depth]), captures
+
+
+def _jenkins(root: Path, parts: tuple[str, ...]) -> tuple[Path, dict[str, str]] | None:
+    """jobs/<a>[/jobs|branches/<b>...]/builds/<n>: any depth of folders and branches."""
+    if len(parts) < 4 or parts[0] != "jobs":
+        return None
+    i = 2
+    while i + 1 < len(parts) and parts[i] in ("jobs", "branches"):
+        i += 2
+    if i + 1 < len(parts) and parts[i] == "builds" and parts[i + 1].isdigit():
+        return root.joinpath(*parts[: i + 2]), {}
+    return None
 
 
 def _pattern(text: str, where: str) -> tuple[str, ...]:
@@ -138,7 +153,8 @@ def parse_watches(raw: Any, where: str) -> tuple[WatchSpec, ...]:
     if not isinstance(raw, list):
         raise ConfigError(f"{where}: watch must be an array of tables: [[watch]]")
     specs = []
-    for i, table in enumerate(raw):
+    for i, given in enumerate(raw):
+        table = given
         here = f"{where}: [[watch]] #{i + 1}"
         if not isinstance(table, Mapping):
             raise ConfigError(f"{here} must be a table")
@@ -147,6 +163,16 @@ def parse_watches(raw: Any, where: str) -> tuple[WatchSpec, ...]:
                 close = difflib.get_close_matches(key, sorted(WATCH_KEYS), n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 raise ConfigError(f"{here}: unknown key {key!r}{hint}")
+        preset = str(table.get("preset", ""))
+        if preset not in ("", "jenkins-home"):
+            raise ConfigError(f"{here}: preset {preset!r}: the only preset is jenkins-home")
+        if preset == "jenkins-home":
+            table = {
+                "root": "/var/lib/jenkins",
+                "complete_when": "file:build.xml",
+                "name": "jenkins",
+                **table,
+            }
         if not isinstance(table.get("root"), str) or not table["root"]:
             raise ConfigError(f"{here}: root is required (a directory)")
         fields = table.get("fields", {})
