@@ -29,6 +29,8 @@ WATCH_KEYS = {
     "include",
     "exclude",
     "repo",
+    "repos",
+    "preset",
     "fields",
     "params",
     "cd",
@@ -196,6 +198,7 @@ def parse_watches(raw: Any, where: str) -> tuple[WatchSpec, ...]:
                 settle=_num(table.get("settle", 2.0), here, "settle"),
                 grace=_num(table.get("grace", 600), here, "grace"),
                 force_polling=bool(table.get("force_polling", False)),
+                preset=preset,
             )
         )
     names = [s.name for s in specs]

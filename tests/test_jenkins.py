@@ -1,0 +1,168 @@
+"""JENKINS_HOME as a source: build records read directly, and backfill through the outbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from parsers.jenkins_build import job_names
+from sei_watch.cli import main
+
+from .conftest_sei import API_KEY, GUID
+from .daemonproc import DaemonProc, wait_for
+from .jenkinshome import T0, build, home_with
+from .sei_server import StandIn
+
+SECRETS = (
+    "planted-password-secret",
+    "planted-credentials-id",
+    "planted-url-token",
+    "planted-injected-env-secret",
+)
+
+
+def test_job_names_follow_the_sei_plugin() -> None:
+    """The folder path without jobs/ and branches/ names the job; a branch is branch_name."""
+    from pathlib import PurePath
+
+    assert job_names(PurePath("jobs/payments/jobs/api/branches/main/builds/57/build.xml")) == (
+        "payments/api",
+        "payments/api/main",
+        "main",
+        "57",
+    )
+    assert job_names(PurePath("jobs/nightly/builds/3/build.xml")) == (
+        "nightly",
+        "nightly",
+        None,
+        "3",
+    )
+    assert job_names(PurePath("workspace/app/build.xml")) is None
+
+
+def test_pipeline_build_record(run_cli, tmp_path: Path) -> None:
+    """A multibranch Pipeline build: names, result, times, cause, safe params, git, commits,
+    and stages from its log."""
+    d = build(tmp_path, "payments/api@main", 57)
+    p = json.loads(run_cli("parse", str(d), "--json", "--set", f"instance_guid={GUID}").out)
+    assert (p["pipeline"], p["job_full_name"], p["qualified_name"]) == (
+        "payments/api",
+        "payments/api/main",
+        "payments/api/main",
+    )
+    assert (p["branch_name"], p["build_number"], p["result"]) == ("main", 57, "SUCCESS")
+    assert p["start_time"] == T0
+    assert p["user_id"] == "jdoe"
+    assert p["trigger_chain"] == [{"id": "jdoe", "type": "UserIdCause"}]
+    params = {x["name"]: x["value"] for x in p["job_run_params"]}
+    assert params["ENVIRONMENT"] == "production"
+    assert params["DRY_RUN"] == "false"
+    assert "DEPLOY_TOKEN" not in params
+    assert "CREDS" not in params
+    assert p["repo_url"] == "https://git.example.com/payments/api.git"
+    assert p["scm_commit_ids"] == [
+        "4f5e6d7c8b9a0f1e2d3c4b5a69788796a5b4c3d2",
+        "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d",
+    ]
+    assert [s["displayName"] for s in p["job_run"]["stages"]] == ["Build", "Deploy"]
+    assert not any(s in json.dumps(p) for s in SECRETS)
+
+
+def test_freestyle_upstream_and_aborted(run_cli, tmp_path: Path) -> None:
+    """A freestyle job in a folder, triggered upstream; an aborted run is ABORTED."""
+    d = build(tmp_path, "ops/nightly", 9, kind="freestyle", result="ABORTED")
+    p = json.loads(run_cli("parse", str(d), "--json").out)
+    assert (p["job_full_name"], p["build_number"], p["result"]) == ("ops/nightly", 9, "ABORTED")
+    assert p["trigger_chain"][0] == {"id": "payments/api/main#57", "type": "UpstreamCause"}
+
+
+def test_running_build_is_not_complete(tmp_path: Path, sei: StandIn) -> None:
+    """The daemon on a JENKINS_HOME reports a Pipeline build within a second of its build.xml
+    getting a <result>, and not before."""
+    home = tmp_path / "jenkins"
+    home.mkdir()
+    d = DaemonProc(
+        tmp_path, sei, f'[[watch]]\npreset = "jenkins-home"\nroot = "{home}"\nsettle = 0.2\n'
+    ).start()
+    try:
+        running = build(home, "payments/api@main", 58, result="")
+        time.sleep(1.5)
+        assert sei.accepted == []
+        xml = (
+            (running / "build.xml")
+            .read_text()
+            .replace("<duration>", "<result>FAILURE</result><duration>")
+        )
+        t0 = time.time()
+        (running / "build.xml").write_text(xml)
+        wait_for(lambda: len(sei.accepted) == 1, 5, "the finished build")
+        key = (GUID, "payments/api/main", 58)
+        assert sei.first_seen[key] - t0 < 1.0 + 0.2  # within a second beyond the settle delay
+        assert sei.accepted[0]["result"] == "FAILURE"
+    finally:
+        assert d.stop() == 0
+
+
+def _config(tmp: Path, sei: StandIn, home: Path) -> Path:
+    cfg = tmp / "bf.toml"
+    cfg.write_text(
+        f'[sei]\nurl = "{sei.url}"\ninstance_guid = "{GUID}"\nbackoff_cap = 0.2\n'
+        f'[state]\ndir = "{tmp / "state"}"\n'
+        f'[[watch]]\npreset = "jenkins-home"\nroot = "{home}"\n'
+    )
+    return cfg
+
+
+def test_backfill_interrupted_and_resumed_sends_each_build_once(
+    tmp_path: Path, sei: StandIn
+) -> None:
+    """SIGTERM halfway, run again: every build reaches SEI once, no secret anywhere."""
+    home = tmp_path / "jenkins"
+    total = home_with(home, jobs=20, builds=10)
+    cfg = _config(tmp_path, sei, home)
+    env = {**os.environ, "SEI_API_KEY": API_KEY}
+    cmd = [sys.executable, "-m", "sei_watch", "backfill", "--config", str(cfg), "--rate", "60/s"]
+    first = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    wait_for(lambda: len(sei.keys) >= total // 3, 60, "a third delivered")
+    first.send_signal(signal.SIGTERM)
+    _, err1 = first.communicate(timeout=60)
+    assert len(sei.keys) < total
+    second = subprocess.run(
+        [*cmd[:-1], "1000/s"], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert len(sei.keys) == total
+    assert sei.duplicates == 0
+    everything = (
+        b"".join(sei.raw_log).decode()
+        + err1
+        + second.stderr
+        + "".join(
+            p.read_bytes().decode("latin-1") for p in (tmp_path / "state").iterdir() if p.is_file()
+        )
+    )
+    for secret in SECRETS:
+        assert secret not in everything
+
+
+def test_backfill_dry_run_and_window(run_cli, tmp_path: Path, sei: StandIn) -> None:
+    """--dry-run counts builds per job with their dates and a sample; --since filters."""
+    home = tmp_path / "jenkins"
+    build(home, "payments/api@main", 1, start_ms=T0)
+    build(home, "payments/api@main", 2, start_ms=T0 + 86_400_000)
+    cfg = _config(tmp_path, sei, home)
+    res = run_cli("backfill", "--config", str(cfg), "--dry-run")
+    assert "payments/api/main" in res.out
+    assert "2 builds would be reported" in res.out
+    assert '"job_full_name": "payments/api/main"' in res.out
+    assert sei.accepted == []
+    future = run_cli("backfill", "--config", str(cfg), "--dry-run", "--since", "2999-01-01")
+    assert "0 builds would be reported" in future.out
+    assert main(["backfill", "--config", str(cfg), "--last", "weird"]) == 2
