@@ -34,10 +34,8 @@ def build(
         .replace("STARTTIME", str(start_ms + 50))
         .replace("BUILD_NUMBER", str(number))
     )
-    if result:
-        xml = xml.replace("RESULT", result)
-    else:  # a running build has no <result> yet
-        xml = xml.replace("<result>RESULT</result>", "")
+    # A running build (result "") has no <result> yet.
+    xml = xml.replace("RESULT", result) if result else xml.replace("<result>RESULT</result>", "")
     if kind == "pipeline":
         (d / "changelog0.xml").write_text((FIX / "changelog0.xml").read_text())
         (d / "log").write_text((FIX / "pipeline-log").read_text())
