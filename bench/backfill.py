@@ -34,27 +34,44 @@ def main() -> None:
         total = home_with(tmp / "jenkins", args.jobs, args.builds)
         sei = StandIn("bench-key").start()
         cfg = tmp / "c.toml"
-        cfg.write_text(f'[sei]\nurl = "{sei.url}"\ninstance_guid = "{GUID}"\n'
-                       f'[state]\ndir = "{tmp / "state"}"\n[[watch]]\npreset = "jenkins-home"\n'
-                       f'root = "{tmp / "jenkins"}"\n')
+        cfg.write_text(
+            f'[sei]\nurl = "{sei.url}"\ninstance_guid = "{GUID}"\n'
+            f'[state]\ndir = "{tmp / "state"}"\n[[watch]]\npreset = "jenkins-home"\n'
+            f'root = "{tmp / "jenkins"}"\n'
+        )
         env = {**os.environ, "SEI_API_KEY": "bench-key", "MALLOC_ARENA_MAX": "2"}
-        cmd = [sys.executable, "-m", "sei_watch", "backfill", "--config", str(cfg), "--rate",
-               "100000/s"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "sei_watch",
+            "backfill",
+            "--config",
+            str(cfg),
+            "--rate",
+            "100000/s",
+        ]
         t0 = time.monotonic()
-        first = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
+        first = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(lambda: len(sei.keys) >= total // 2, 600)
         first.send_signal(signal.SIGTERM)
         first.wait(timeout=120)
         half = len(sei.keys)
-        subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, timeout=1200)
+        subprocess.run(
+            cmd,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=1200,
+        )
         wall = time.monotonic() - t0
         sei.stop()
     print("| builds | SIGTERM after | distinct keys at SEI | duplicates | wall | rate |")
     print("|---|---|---|---|---|---|")
-    print(f"| {total:,} | {half:,} delivered | {len(sei.keys):,} | {sei.duplicates} | "
-          f"{wall:.1f} s | {total / wall:.0f} builds/s |")
+    print(
+        f"| {total:,} | {half:,} delivered | {len(sei.keys):,} | {sei.duplicates} | "
+        f"{wall:.1f} s | {total / wall:.0f} builds/s |"
+    )
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import re
 
 from lxml import etree
 
-__all__ = ["XMLSyntaxError", "pull_parser", "root_tag"]
+__all__ = ["XMLSyntaxError", "pull_parser", "root_tag", "tree_parser"]
 
 XMLSyntaxError = etree.XMLSyntaxError
 
@@ -47,6 +47,19 @@ def pull_parser(tags: tuple[str, ...], *, recover: bool = False) -> etree.XMLPul
         dtd_validation=False,
         huge_tree=False,
         recover=recover,
+        remove_comments=True,
+        remove_pis=True,
+    )
+
+
+def tree_parser() -> etree.XMLParser:
+    """A parser for small documents read whole (bounded bytes): the same hardening."""
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
         remove_comments=True,
         remove_pis=True,
     )

@@ -19,6 +19,8 @@ from lxml import etree
 from sei_watch import BuildFacts, ParseContext, ParseError, Record
 from sei_watch.gitinfo import clean_url, normalise_branch
 
+from ._xml import tree_parser
+
 __all__ = ["JenkinsBuild", "JenkinsChangelog", "job_names"]
 
 MAX_BUILD_XML = 16 << 20
@@ -62,16 +64,6 @@ def job_names(rel: PurePath) -> tuple[str, str, str | None, str] | None:
     return pipeline, full, branch, parts[-2]
 
 
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-    )
-
-
 def _text(node: etree._Element | None) -> str:
     return (node.text or "").strip() if node is not None else ""
 
@@ -87,7 +79,7 @@ class JenkinsBuild:
     def parse(self, path: Path, ctx: ParseContext) -> Iterator[Record]:
         data = ctx.read_bytes(path, limit=MAX_BUILD_XML)
         try:
-            root = etree.fromstring(data, _parser())
+            root = etree.fromstring(data, tree_parser())
         except etree.XMLSyntaxError as exc:
             raise ParseError(f"build.xml is not well-formed: {exc.msg}", line=exc.lineno) from exc
         result = _text(root.find("result")) or None
