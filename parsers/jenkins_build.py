@@ -4,8 +4,9 @@
 start and duration, the causes (trigger_chain, user_id), the parameters (String, Boolean, Choice
 and Text only: never passwords or credentials), and the git plugin's revision, branch and remote
 URLs (credentials removed). `changelog*.xml` (git's raw log) gives the commits new in the build,
-as the SEI Jenkins plugin sends them. Stages come from the build's `log` (the Jenkins console
-dialect). The job path gives the names, as the SEI Jenkins plugin gives them.
+as the SEI Jenkins plugin sends them. Stages come from the flow-node storage
+(`workflow/*.xml` or `workflow-completed/flowNodeStore.xml`); without it, from the build's `log`
+(the Jenkins console dialect). The job path gives the names, as the SEI Jenkins plugin gives them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from lxml import etree
 from sei_watch import BuildFacts, ParseContext, ParseError, Record
 from sei_watch.gitinfo import clean_url, normalise_branch
 
+from ._flownodes import flow_stages
 from ._xml import tree_parser
 
 __all__ = ["JenkinsBuild", "JenkinsChangelog", "job_names"]
@@ -120,6 +122,12 @@ class JenkinsBuild:
             )
             if branch and normalise_branch(branch) and "branch_name" not in fields:
                 fields["branch_name"] = normalise_branch(branch) or branch
+        try:
+            stages = flow_stages(path.parent, ctx, ctx.rel(path))
+        except (etree.XMLSyntaxError, ParseError) as exc:
+            stages = None
+            yield ctx.problem(path, f"flow-node storage unreadable ({exc}); stages from the log")
+        yield from stages or ()
         yield BuildFacts(
             result=result,
             start_ms=start,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import shutil
 import signal
@@ -337,6 +338,8 @@ COMMANDS["timeline"] = cmd_timeline
 def cmd_backfill(args: argparse.Namespace, io: Io) -> ExitStatus:
     """Report past builds through the outbox, rate-limited; interruptible and resumable."""
     settings = _settings(args, io)
+    # One line per delivered build would bury the progress bar: only warnings and errors.
+    configure_logging(stream=io.stderr, level=logging.WARNING)
     job = Backfill(
         settings,
         io.environ,

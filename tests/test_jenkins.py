@@ -10,12 +10,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from parsers.jenkins_build import job_names
 from sei_watch.cli import main
 
 from .conftest_sei import API_KEY, GUID
 from .daemonproc import DaemonProc, wait_for
-from .jenkinshome import T0, build, home_with
+from .jenkinshome import T0, build, flow_nodes, home_with
 from .sei_server import StandIn
 
 SECRETS = (
@@ -121,22 +123,23 @@ def _config(tmp: Path, sei: StandIn, home: Path) -> Path:
 def test_backfill_interrupted_and_resumed_sends_each_build_once(
     tmp_path: Path, sei: StandIn
 ) -> None:
-    """SIGTERM halfway, run again: every build reaches SEI once, no secret anywhere."""
+    """200 jobs x 50 builds, SIGTERM halfway, run again: exactly 10,000 keys at SEI, none
+    twice, and no planted secret anywhere."""
     home = tmp_path / "jenkins"
-    total = home_with(home, jobs=20, builds=10)
+    total = home_with(home, jobs=200, builds=50)
+    assert total == 10_000
     cfg = _config(tmp_path, sei, home)
     env = {**os.environ, "SEI_API_KEY": API_KEY}
-    cmd = [sys.executable, "-m", "sei_watch", "backfill", "--config", str(cfg), "--rate", "60/s"]
-    first = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    wait_for(lambda: len(sei.keys) >= total // 3, 60, "a third delivered")
-    first.send_signal(signal.SIGTERM)
-    _, err1 = first.communicate(timeout=60)
+    cmd = [sys.executable, "-m", "sei_watch", "backfill", "--config", str(cfg), "--rate", "5000/s"]
+    log1 = tmp_path / "first.log"  # a file, not a pipe: 5,000 log lines would fill a pipe
+    with log1.open("w") as sink:
+        first = subprocess.Popen(cmd, env=env, stdout=sink, stderr=sink, text=True)
+        wait_for(lambda: len(sei.keys) >= total // 2, 300, "half delivered")
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=60)
+    err1 = log1.read_text()
     assert len(sei.keys) < total
-    second = subprocess.run(
-        [*cmd[:-1], "1000/s"], env=env, capture_output=True, text=True, timeout=300, check=False
-    )
+    second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert second.returncode == 0, second.stderr[-2000:]
     assert len(sei.keys) == total
     assert sei.duplicates == 0
@@ -166,3 +169,20 @@ def test_backfill_dry_run_and_window(run_cli, tmp_path: Path, sei: StandIn) -> N
     future = run_cli("backfill", "--config", str(cfg), "--dry-run", "--since", "2999-01-01")
     assert "0 builds would be reported" in future.out
     assert main(["backfill", "--config", str(cfg), "--last", "weird"]) == 2
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["workflow-dir", "flowNodeStore"])
+def test_stages_from_flow_nodes(run_cli, tmp_path: Path, bulk: bool) -> None:
+    """Flow nodes give the stages (not the log, so no duplicates): times, failure, skipped."""
+    d = build(tmp_path, "payments/api@main", 60)
+    flow_nodes(d, bulk=bulk)
+    p = json.loads(run_cli("parse", str(d), "--json").out)
+    got = [
+        (s["displayName"], s["startTime"] - T0, s["durationInMillis"], s["result"], s["state"])
+        for s in p["job_run"]["stages"]
+    ]
+    assert got == [
+        ("Build", 10, 60_000, "SUCCESS", "FINISHED"),
+        ("Test", 60_100, 20_000, "FAILURE", "FINISHED"),
+        ("Deploy", 80_200, 10, "NOT_BUILT", "SKIPPED"),
+    ]

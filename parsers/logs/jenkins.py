@@ -8,6 +8,10 @@ Timestamper prefixes (`[2025-01-01T10:00:00.123Z] ` or elapsed `00:00:01.234 `) 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from sei_watch import ParseContext, Record
 
 from ._base import LogParser
 from ._scan import LogScan, clean_name, iso_ms
@@ -15,6 +19,7 @@ from ._spans import Spans
 
 __all__ = ["JenkinsLog"]
 
+_FLOW_DIRS = ("workflow", "workflow-completed")
 _ELAPSED = re.compile(rb"(\d+):(\d\d):(\d\d)\.(\d{3})")
 _FIRST_TS = re.compile(rb"(?m)^\[(\d{4}-\d\d-\d\dT[^\]]{8,30})\] ")
 
@@ -30,6 +35,11 @@ class JenkinsLog(LogParser):
 
     def sniff(self, head: bytes) -> bool:
         return b"[Pipeline] " in head
+
+    def parse(self, path: Path, ctx: ParseContext) -> Iterator[Record]:
+        if path.name == "log" and any((path.parent / d).is_dir() for d in _FLOW_DIRS):
+            return iter(())  # the build's flow nodes are the better source (jenkins-build)
+        return super().parse(path, ctx)
 
     def on_hit(self, m: re.Match[bytes], line: int, spans: Spans) -> None:
         ts = self._ts(m)
