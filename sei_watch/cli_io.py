@@ -1,0 +1,41 @@
+"""What every CLI command shares: its injectable I/O, and the config and parsers it reads."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from .config import Settings, find_config, load_settings
+from .plugins import Registry, load_parsers
+
+__all__ = ["Io", "registry_for", "settings_for"]
+
+
+@dataclass(slots=True, kw_only=True)
+class Io:
+    """Everything a command touches outside the process, so that tests can replace it."""
+
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    hostname: Callable[[], str] = socket.gethostname
+    now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000
+
+
+def settings_for(args: argparse.Namespace, io: Io) -> Settings:
+    """The config the command names, else ./sei-watch.toml, else /etc/sei-watch/config.toml."""
+    return load_settings(find_config(args.config, io.environ), io.environ)
+
+
+def registry_for(settings: Settings, io: Io) -> Registry:
+    """The parsers in use; plugins that failed to load are warned about on stderr."""
+    registry = load_parsers(settings.parsers)
+    for failure in registry.failures:
+        io.stderr.write(f"sei-watch: warning: {failure}\n")
+    return registry
