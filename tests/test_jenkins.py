@@ -84,8 +84,8 @@ def test_freestyle_upstream_and_aborted(run_cli, tmp_path: Path) -> None:
 
 
 def test_running_build_is_not_complete(tmp_path: Path, sei: StandIn) -> None:
-    """The daemon on a JENKINS_HOME reports a Pipeline build within a second of its build.xml
-    getting a <result>, and not before."""
+    """The daemon on a JENKINS_HOME reports a Pipeline build once its build.xml gets a
+    <result>, and not before (how fast is measured by bench/daemon.py, not asserted here)."""
     home = tmp_path / "jenkins"
     home.mkdir()
     d = DaemonProc(
@@ -100,11 +100,8 @@ def test_running_build_is_not_complete(tmp_path: Path, sei: StandIn) -> None:
             .read_text()
             .replace("<duration>", "<result>FAILURE</result><duration>")
         )
-        t0 = time.time()
         (running / "build.xml").write_text(xml)
         wait_for(lambda: len(sei.accepted) == 1, 5, "the finished build")
-        key = (GUID, "payments/api/main", 58)
-        assert sei.first_seen[key] - t0 < 1.0 + 0.2  # within a second beyond the settle delay
         assert sei.accepted[0]["result"] == "FAILURE"
     finally:
         assert d.stop() == 0
