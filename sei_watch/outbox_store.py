@@ -1,0 +1,159 @@
+"""The sqlite file under the outbox: opened in WAL mode with synchronous=FULL, checked, moved
+aside when corrupt, and written one transaction at a time. sqlite errors become OutboxErrors
+here."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from .errors import OutboxError
+
+__all__ = ["SqliteStore", "file_bytes"]
+
+log = structlog.get_logger("sei_watch.outbox")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance_guid TEXT NOT NULL,
+    job TEXT NOT NULL,
+    build_number INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    body_hash TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'inflight', 'delivered', 'dead')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    next_attempt REAL NOT NULL,
+    delivered_at REAL,
+    last_error TEXT,
+    UNIQUE (instance_guid, job, build_number)
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt);
+CREATE INDEX IF NOT EXISTS outbox_job ON outbox (instance_guid, job, id);
+"""
+
+
+def _translate(path: Path, exc: sqlite3.Error) -> OutboxError:
+    msg = str(exc)
+    if "readonly" in msg or "unable to open" in msg:
+        why = "the state directory is not writable"
+    elif "full" in msg:
+        why = "the disk is full"
+    else:
+        why = msg
+    return OutboxError(f"outbox {path}: {why} ({type(exc).__name__}: {msg})")
+
+
+class SqliteStore:
+    """One sqlite database, shared safely by threads (a lock) and processes (WAL, busy wait)."""
+
+    def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
+        self.path = path
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._db = self._open()
+
+    # -- opening ---------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA busy_timeout=30000")
+        return db
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutboxError(
+                f"outbox {self.path}: cannot create {self.path.parent}: {exc.strerror}"
+            ) from exc
+        try:
+            db = self._connect()
+            ok = db.execute("PRAGMA quick_check").fetchone()[0]
+            if ok != "ok":
+                raise sqlite3.DatabaseError(f"quick_check: {ok}")
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "database is locked" not in str(exc):
+                raise _translate(self.path, exc) from exc
+            db = self._move_aside(exc)
+        try:
+            db.executescript(_SCHEMA)
+            with self._tx(db):  # a write proves the directory and disk take writes
+                back = db.execute("UPDATE outbox SET state='pending' WHERE state='inflight'")
+            if back.rowcount:
+                log.warning(
+                    "outbox.recovered",
+                    path=str(self.path),
+                    rows=back.rowcount,
+                    note="in-flight rows from an interrupted run go out again",
+                )
+        except sqlite3.Error as exc:
+            raise _translate(self.path, exc) from exc
+        return db
+
+    def _move_aside(self, exc: sqlite3.DatabaseError) -> sqlite3.Connection:
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        size = self.path.stat().st_size if self.path.exists() else 0
+        for suffix in ("", "-wal", "-shm"):
+            src = Path(f"{self.path}{suffix}")
+            if src.exists():
+                src.rename(Path(f"{aside}{suffix}"))
+        log.error(
+            "outbox.corrupt",
+            path=str(self.path),
+            moved_to=str(aside),
+            bytes=size,
+            error=str(exc),
+            lost="payloads still pending in it are not sent; try `sqlite3 FILE .recover`",
+        )
+        return self._connect()
+
+    @staticmethod
+    @contextmanager
+    def _tx(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            if db.in_transaction:  # SQLITE_FULL and friends roll back by themselves
+                db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                with self._tx(self._db) as db:
+                    yield db
+            except sqlite3.Error as exc:
+                raise _translate(self.path, exc) from exc
+
+    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                raise _translate(self.path, exc) from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def file_bytes(path: Path) -> int:
+    return sum(os.path.getsize(f"{path}{s}") for s in ("", "-wal") if os.path.exists(f"{path}{s}"))
