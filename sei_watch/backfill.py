@@ -98,7 +98,6 @@ class Backfill:
         state: BuildState | None,
         captures: dict[str, str],
         registry: Any,
-        probe: bool,
     ) -> Report:
         fields: dict[str, Any] = {}
         params = dict(watch.params)
@@ -122,7 +121,6 @@ class Backfill:
             state=state,
             repo=watch.repo,
             repos=watch.repos,
-            probe_git=probe,
         )
 
     def dry_run(self) -> int:
@@ -132,7 +130,7 @@ class Backfill:
         sample: dict[str, Any] | None = None
         for watch, directory, _, captures in self.builds(state):
             report = self._report(
-                watch, directory, state=None, captures=captures, registry=registry, probe=False
+                watch, directory, state=None, captures=captures, registry=registry
             )
             p = report.payload
             jobs.setdefault(str(p["job_full_name"]), []).append(int(p["start_time"]))
@@ -162,7 +160,6 @@ class Backfill:
         )
         sender_thread.start()
         todo = list(self.builds(state))
-        probe = {w.name: _in_repo(w.root) for w in self._watches()}
         done, t0, lock = 0, time.monotonic(), threading.Lock()
         interval = 1.0 / self.rate
         next_slot = [time.monotonic()]
@@ -184,7 +181,6 @@ class Backfill:
                     state=state,
                     captures=captures,
                     registry=registry,
-                    probe=probe[watch.name],
                 )
             except SeiWatchError as exc:
                 self.err.write(f"sei-watch: {directory}: {exc}\n")
@@ -232,13 +228,3 @@ class Backfill:
             self.err.write(f"\r[{bar:<30}] {done}/{total} {rate:.0f}/s ETA {eta:.0f}s ")
         elif done % max(total // 20, 100) == 0 or done == total:
             self.err.write(f"sei-watch: backfill {done}/{total} ({rate:.0f}/s, ETA {eta:.0f}s)\n")
-
-
-def _in_repo(root: Path) -> bool:
-    probe = root
-    while True:
-        if (probe / ".git").exists():
-            return True
-        if probe.parent == probe:
-            return False
-        probe = probe.parent

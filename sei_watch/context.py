@@ -156,11 +156,19 @@ def collect(root: Path, environ: Mapping[str, str], *, repo: Path | None = None)
     return ctx
 
 
-def _git_for(ctx: BuildContext, root: Path, *, probe: bool = True) -> Git | None:
+def _in_a_repo(directory: Path) -> bool:
+    """Whether `directory` or a parent has a `.git`: a few stats spare a git process per build
+    outside any checkout (a JENKINS_HOME, a spool of copied reports)."""
+    here = directory.resolve()
+    return any((place / ".git").exists() for place in (here, *here.parents))
+
+
+def _git_for(ctx: BuildContext, root: Path) -> Git | None:
     repo = ctx.repo
-    if repo is None and not probe:
-        return None
     if repo is None:
+        if not _in_a_repo(root):
+            ctx.notes.append(f"no git facts: {root} is not in a git repository")
+            return None
         around = Git(root)
         try:
             top = around.run("rev-parse", "--show-toplevel").stdout.strip()
@@ -212,11 +220,10 @@ def finish(
     *,
     state: BuildState | None,
     limit: int = 100,
-    probe: bool = True,
 ) -> str | None:
     """Fill scm_commit_ids, branch and repo URL from git, now that the job's key is known.
     Returns the HEAD reported, which the caller records once the payload is queued."""
-    head = _finish_git(payload, sources, ctx, root, state=state, limit=limit, probe=probe)
+    head = _finish_git(payload, sources, ctx, root, state=state, limit=limit)
     _add_params(payload, ctx.params)
     return head
 
@@ -229,9 +236,8 @@ def _finish_git(
     *,
     state: BuildState | None,
     limit: int,
-    probe: bool,
 ) -> str | None:
-    git = _git_for(ctx, root, probe=probe)
+    git = _git_for(ctx, root)
     previous = None
     if state is not None:
         previous = state.previous(str(payload["instance_guid"]), str(payload["job_full_name"]))

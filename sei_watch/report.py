@@ -64,7 +64,6 @@ def build_report(
     repo: Path | None = None,
     repos: tuple[Path, ...] = (),
     newer_than: float | None = None,
-    probe_git: bool = True,
 ) -> Report:
     """Report the build in `root`: file records, CI and git facts, one payload, its problems.
     Files last written before `newer_than` (epoch seconds) belong to an earlier build."""
@@ -100,5 +99,5 @@ def build_report(
             now_ms=now_ms,
         ),
     )
-    head = finish(asm.payload, asm.sources, ctx, result.root, state=state, probe=probe_git)
+    head = finish(asm.payload, asm.sources, ctx, result.root, state=state)
     return Report(scan=result, assembly=asm, context=ctx, invalid=validate(asm.payload), head=head)
