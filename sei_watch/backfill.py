@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, TextIO
 
-from .config import Settings, coerce_field
+from .config import Settings
 from .delivery import STATE_FILE, make_sender, open_outbox
 from .errors import ConfigError, SeiWatchError
 from .plugins import load_parsers
-from .report import Given, Report, build_report
+from .report import Report, build_report, given_for
 from .state import BuildState
 from .tracker import Tracker, fingerprint, fingerprint_time
 from .watches import WatchSpec
@@ -99,22 +99,11 @@ class Backfill:
         captures: dict[str, str],
         registry: Any,
     ) -> Report:
-        fields: dict[str, Any] = {}
-        params = dict(watch.params)
-        for key, value in {**captures, **watch.fields}.items():
-            try:
-                fields[key] = coerce_field(key, value, f"[[watch]] {watch.name}")
-            except ConfigError:
-                params[key] = str(value)
-        if watch.cd:
-            fields["cd"] = True
         return build_report(
             directory,
             registry,
             self.settings,
-            given=Given(
-                fields=fields, params=params, sources=dict.fromkeys(fields, f"watch {watch.name}")
-            ),
+            given=given_for(watch, captures),
             environ={},
             hostname=self.hostname,
             now_ms=int(self.clock() * 1000),
@@ -191,14 +180,8 @@ class Backfill:
             p = report.payload
             outbox.enqueue(p)
             wake.set()
-            if report.head:
-                state.record(
-                    str(p["instance_guid"]),
-                    str(p["job_full_name"]),
-                    report.head,
-                    int(p["build_number"]),
-                )
-            state.mark_reported(str(directory), fp, f"{p['job_full_name']}#{p['build_number']}")
+            report.remember(state)
+            state.mark_reported(str(directory), fp, report.key)
             with lock:
                 done += 1
                 self._progress(done, len(todo), t0)

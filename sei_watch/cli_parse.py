@@ -179,14 +179,9 @@ def _post(
         queued = outbox.enqueue(payload)
     finally:
         outbox.close()
-    if state is not None and report.head:
-        state.record(
-            str(payload["instance_guid"]),
-            str(payload["job_full_name"]),
-            report.head,
-            int(payload["build_number"]),
-        )
-    key = f"{payload['job_full_name']}#{payload['build_number']}"
+    if state is not None:
+        report.remember(state)
+    key = report.key
     io.stderr.write(f"sei-watch: {key} {queued} in the outbox\n")
     sent = cli_outbox.deliver_one(io, settings, key, timeout)
     if sent != ExitStatus.OK:

@@ -15,18 +15,17 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import structlog
 
-from .config import Settings, coerce_field, load_settings
+from .config import Settings, load_settings
 from .delivery import STATE_FILE, load_api_key, make_sender, open_outbox
 from .errors import ConfigError, SeiWatchError
 from .logs import register_secret
 from .notify import Notifier
 from .outbox import Outbox
 from .plugins import Registry, load_parsers
-from .report import Given, build_report
+from .report import build_report, given_for
 from .sender import Sender
 from .state import BuildState
 from .timelines import TimelineStore
@@ -231,24 +230,13 @@ class Daemon:
         assert self.outbox is not None
         assert self.state is not None
         live, watch = self.live, cand.watch
-        fields: dict[str, Any] = {}
-        params = dict(watch.params)
-        for key, value in {**cand.captures, **watch.fields}.items():
-            try:
-                fields[key] = coerce_field(key, value, f"[[watch]] {watch.name}")
-            except ConfigError:
-                params[key] = str(value)
-        if watch.cd:
-            fields["cd"] = True
         trigger = fingerprint_time(cand.fingerprint)
         newer = trigger - watch.min_age if watch.min_age and trigger else None
         report = build_report(
             cand.dir,
             live.registry,
             live.settings,
-            given=Given(
-                fields=fields, sources=dict.fromkeys(fields, f"watch {watch.name}"), params=params
-            ),
+            given=given_for(watch, cand.captures),
             environ={},
             hostname=self.hostname,
             now_ms=int(self.clock() * 1000),
@@ -257,7 +245,7 @@ class Daemon:
             repos=watch.repos,
             newer_than=newer,
         )
-        key = f"{report.payload.get('job_full_name')}#{report.payload.get('build_number')}"
+        key = report.key
         log.info(
             "build.completed",
             dir=str(cand.dir),
@@ -289,13 +277,7 @@ class Daemon:
             TimelineStore(live.settings.state_dir / "timelines", live.settings.timeline_keep).save(
                 report.payload
             )
-            if report.head:
-                self.state.record(
-                    str(report.payload["instance_guid"]),
-                    str(report.payload["job_full_name"]),
-                    report.head,
-                    int(report.payload["build_number"]),
-                )
+            report.remember(self.state)
             log.info("payload.queued", key=key, outcome=queued)
         self.state.mark_reported(str(cand.dir), cand.fingerprint or "", key)
         self.reported += 1

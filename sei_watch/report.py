@@ -11,16 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from .assemble import Assembly, AssemblyInput, assemble
-from .config import Settings
+from .config import Settings, coerce_field
 from .context import BuildContext, collect, finish
-from .errors import SeiWatchError
+from .errors import ConfigError, SeiWatchError
 from .payload import validate
 from .plugins import Registry
 from .records import ParseProblem
 from .state import BuildState
+from .watches import WatchSpec
 from .workspace import ScanResult, scan
 
-__all__ = ["Given", "Report", "build_report"]
+__all__ = ["Given", "Report", "build_report", "given_for"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,6 +50,34 @@ class Report:
     @property
     def problems(self) -> tuple[ParseProblem, ...]:
         return self.assembly.problems
+
+    @property
+    def key(self) -> str:
+        """`JOB#BUILD_NUMBER`, as the outbox and the logs name a build."""
+        return f"{self.payload.get('job_full_name')}#{self.payload.get('build_number')}"
+
+    def remember(self, state: BuildState) -> None:
+        """Once queued: this build's HEAD is the start of the job's next commit range."""
+        if self.head:
+            p = self.payload
+            state.record(
+                str(p["instance_guid"]), str(p["job_full_name"]), self.head, int(p["build_number"])
+            )
+
+
+def given_for(watch: WatchSpec, captures: Mapping[str, str]) -> Given:
+    """A [[watch]]'s pattern captures and fixed fields, typed as SEI wants them; a capture that
+    is no payload field (or of the wrong type) becomes a job parameter."""
+    fields: dict[str, Any] = {}
+    params = dict(watch.params)
+    for key, value in {**captures, **watch.fields}.items():
+        try:
+            fields[key] = coerce_field(key, value, f"[[watch]] {watch.name}")
+        except ConfigError:
+            params[key] = str(value)
+    if watch.cd:
+        fields["cd"] = True
+    return Given(fields=fields, params=params, sources=dict.fromkeys(fields, f"watch {watch.name}"))
 
 
 def build_report(
