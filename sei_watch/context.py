@@ -148,10 +148,12 @@ def collect(root: Path, environ: Mapping[str, str], *, repo: Path | None = None)
             repo = Path(str(marker["repo"]))
     env_ci = detect(environ)
     if env_ci.vendor or env_ci.values:
-        before = dict(ctx.fields)
+        # The marker wins over this process's environment, value and provenance alike.
+        fields, sources, explicit = dict(ctx.fields), dict(ctx.sources), ctx.explicit
         _from_ci(ctx, env_ci, "")
-        for key, value in before.items():  # the marker wins over this process's environment
-            ctx.fields[key] = value
+        ctx.fields.update(fields)
+        ctx.sources.update(sources)
+        ctx.explicit = explicit or ctx.explicit
     ctx.repo = repo
     return ctx
 

@@ -148,3 +148,26 @@ def test_broken_marker_is_a_problem_not_a_crash(run_cli, tmp_path: Path) -> None
     assert res.status == 1
     assert ".sei-watch.json" in res.err
     assert json.loads(res.out)["pipeline"] == "b"
+
+
+def test_marker_wins_over_the_parsing_environment_with_its_provenance(
+    run_cli, tmp_path: Path
+) -> None:
+    """Parsed inside another CI job, a marker's facts keep both their values and sources."""
+    repo = make_repo(tmp_path)
+    out = tmp_path / "b"
+    run_in_env(
+        run_cli, gitlab_env(repo, "904"), "mark", "--dir", str(out), "--repo", str(repo.path)
+    )
+    other = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_RUN_ID": "777",
+        "GITHUB_REPOSITORY": "x/y",
+        "GITHUB_WORKFLOW": "w",
+        "GITHUB_JOB": "j",
+    }
+    res = run_in_env(run_cli, other, "parse", str(out), "--explain")
+    lines = {line.split()[0]: line for line in res.out.splitlines() if line.strip()}
+    assert "904" in lines["build_number"]
+    assert "marker:env:CI_JOB_ID" in lines["build_number"]
+    assert "marker:env:CI_PROJECT_PATH+CI_JOB_NAME" in lines["job_full_name"]
