@@ -16,7 +16,7 @@ GUID = "89d2491c-764a-4f77-93d9-18e8e372b795"
 @pytest.fixture
 def sei() -> Iterator[StandIn]:
     """A real HTTP server on 127.0.0.1 that behaves like SEI's custom-cicd endpoint."""
-    srv = StandIn(API_KEY).start()
+    srv = StandIn(API_KEY, instances={GUID: "agent-7"}).start()
     yield srv
     srv.stop()
 

@@ -1,5 +1,9 @@
 """A stand-in for SEI on 127.0.0.1: validates bodies as the real server does, records what it
-accepted, and can misbehave on purpose (status sequences, resets, slow answers, accept-and-drop).
+accepted, stores what the real server would store (`sei_store`), and can misbehave on purpose
+(status sequences, resets, slow answers, accept-and-drop).
+
+Read endpoints of its own, for tests and the demo: `GET /_standin/runs` (what SEI stored) and
+`GET /_standin/dropped` (what it accepted with 202 and then dropped, and why).
 
 Run alone for the demo or a benchmark: `python -m tests.sei_server --port 0` prints its URL.
 """
@@ -17,6 +21,8 @@ import uuid
 from collections import Counter, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from .sei_store import SeiStore
 
 REQUIRED = (  # (field, alias, the real server's message)
     ("pipeline", "job_name", "job_name/pipeline field is missing"),
@@ -44,6 +50,7 @@ class StandIn(ThreadingHTTPServer):
         seed: int = 1,
         slow_seconds: float = 2.0,
         retry_after: str = "1",
+        instances: dict[str, str] | None = None,
     ) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.api_key = api_key
@@ -60,12 +67,18 @@ class StandIn(ThreadingHTTPServer):
         self.requests = 0
         self.seen_headers: list[dict[str, str]] = []
         self.raw_log: list[bytes] = []
-        self.instances: dict[str, dict[str, Any]] = {}
+        self.store = SeiStore()
+        for guid, name in (instances or {}).items():  # registered beforehand, as an admin does
+            self.store.register(guid, {"name": name, "integration_id": "1", "type": "custom"})
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
+
+    @property
+    def instances(self) -> dict[str, dict[str, Any]]:
+        return self.store.instances
 
     @property
     def duplicates(self) -> int:
@@ -173,6 +186,7 @@ class _Handler(BaseHTTPRequestHandler):
             srv.accepted.append(doc)
             srv.keys[key] += 1
             srv.first_seen.setdefault(key, time.time())
+            srv.store.ingest(doc)
         if fault == "drop":  # accepted, then the answer is lost
             self._reset()
             return
@@ -184,8 +198,36 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, {"message": "name, integration_id and type are required"})
             return
         guid = str(uuid.uuid4())
-        self.server.instances[guid] = doc
+        with self.server.lock:
+            self.server.store.register(guid, doc)
         self._send(201, {"id": guid})
+
+    def do_GET(self) -> None:
+        srv = self.server
+        with srv.lock:
+            srv.requests += 1
+        if self.path.startswith("/_standin/"):
+            with srv.lock:
+                if self.path == "/_standin/runs":
+                    self._send(200, [run.to_json() for run in srv.store.runs.values()])
+                elif self.path == "/_standin/dropped":
+                    self._send(200, [{"run": r, "why": w} for r, w in srv.store.dropped])
+                else:
+                    self._send(404, {"message": "not found"})
+            return
+        if self.headers.get("Authorization") != f"ApiKey {srv.api_key}":
+            self._send(401, {"message": "Unauthorized"})
+            return
+        prefix = "/v1/cicd/instances/"
+        if self.path.startswith(prefix):
+            guid = self.path.removeprefix(prefix)
+            doc = srv.store.instances.get(guid)
+            if doc is None:
+                self._send(404, {"message": f"instance {guid} not found"})
+            else:
+                self._send(200, {"id": guid, **doc})
+            return
+        self._send(404, {"message": "not found"})
 
 
 def main() -> None:
