@@ -30,8 +30,16 @@ def records(ws: Path, settings: dict[str, ParserSettings] | None = None) -> list
 
 
 def arts(ws: Path, **kw: Any) -> set[tuple[str, str, str, str, str]]:
+    """(direction, type, name, qualifier, hash prefix); a container's name as
+    `location|name`, so the split SEI makes (registry/namespace | last segment) is checked."""
     return {
-        ("out" if a.output else "in", a.type, a.name, a.qualifier, a.hash[:20])
+        (
+            "out" if a.output else "in",
+            a.type,
+            f"{a.location}|{a.name}" if a.type == "container" else a.name,
+            a.qualifier,
+            a.hash[:20],
+        )
         for a in records(ws, **kw)
         if isinstance(a, Artifact)
     }
@@ -47,17 +55,17 @@ def problems(ws: Path) -> list[str]:
         (
             "buildx",
             {
-                ("out", "container", "registry.example.com/shop/cart", "1.14.2", D1[:20]),
-                ("out", "container", "registry.example.com/shop/cart", "latest", D1[:20]),
+                ("out", "container", "registry.example.com/shop|cart", "1.14.2", D1[:20]),
+                ("out", "container", "registry.example.com/shop|cart", "latest", D1[:20]),
             },
         ),
-        ("oci", {("out", "container", "ghcr.io/acme/api", "3.2.0", "sha256:2f6a8d3c1b0e9")}),
-        ("docker-save", {("out", "container", "acme/worker", "0.9.1", "sha256:7d9cb1f3e4a0b")}),
+        ("oci", {("out", "container", "ghcr.io/acme|api", "3.2.0", "sha256:2f6a8d3c1b0e9")}),
+        ("docker-save", {("out", "container", "acme|worker", "0.9.1", "sha256:7d9cb1f3e4a0b")}),
         (
             "jib",
             {
-                ("out", "container", "gcr.io/acme/billing", "2.0.1", "sha256:bb22cc33dd44e"),
-                ("out", "container", "gcr.io/acme/billing", "latest", "sha256:bb22cc33dd44e"),
+                ("out", "container", "gcr.io/acme|billing", "2.0.1", "sha256:bb22cc33dd44e"),
+                ("out", "container", "gcr.io/acme|billing", "latest", "sha256:bb22cc33dd44e"),
             },
         ),
         (
@@ -66,7 +74,7 @@ def problems(ws: Path) -> list[str]:
                 (
                     "out",
                     "container",
-                    "registry.example.com/tools/kaniko-built",
+                    "registry.example.com/tools|kaniko-built",
                     "sha256:cc33dd44ee55ff6600112233445566778899aabbccddeeff0011223344aabb11",
                     "sha256:cc33dd44ee55f",
                 )
@@ -77,7 +85,7 @@ def problems(ws: Path) -> list[str]:
             {
                 ("out", "archive", "cli_1.7.0_linux_amd64.tar.gz", "1.7.0", "sha256:dd44ee55ff660"),
                 ("out", "binary", "cli", "1.7.0", "sha256:ee55ff6600112"),
-                ("out", "container", "ghcr.io/acme/cli", "1.7.0", ""),
+                ("out", "container", "ghcr.io/acme|cli", "1.7.0", ""),
                 ("out", "checksum", "checksums.txt", "1.7.0", ""),
             },
         ),
@@ -91,7 +99,7 @@ def problems(ws: Path) -> list[str]:
                 ("in", "jar", "com.google.guava:guava", "33.0.0", "sha256:2233445566778"),
             },
         ),
-        ("helm", {("in", "container", "registry.example.com/shop/checkout", "3.8.0", "")}),
+        ("helm", {("in", "container", "registry.example.com/shop|checkout", "3.8.0", "")}),
     ],
 )
 def test_sample(folder: str, expected: set[tuple[str, ...]]) -> None:
@@ -109,18 +117,20 @@ def test_templated_image_is_a_problem_not_a_record() -> None:
     [
         (
             "registry.example.com:5000/shop/cart:1.2",
-            ("registry.example.com:5000/shop/cart", "1.2", ""),
+            ("registry.example.com:5000/shop", "cart", "1.2", ""),
         ),
-        ("nginx", ("nginx", "", "")),
-        ("ghcr.io/a/b@sha256:" + "a" * 64, ("ghcr.io/a/b", "", "sha256:" + "a" * 64)),
-        ("a/b:1@sha256:" + "b" * 64, ("a/b", "1", "sha256:" + "b" * 64)),
+        ("nginx", ("", "nginx", "latest", "")),
+        ("ghcr.io/a/b@sha256:" + "a" * 64, ("ghcr.io/a", "b", "sha256:" + "a" * 64, "a" * 64)),
+        ("a/b:1@sha256:" + "b" * 64, ("a", "b", "1", "b" * 64)),
     ],
 )
-def test_image_references(ref: str, parts: tuple[str, str, str]) -> None:
-    """Registry ports are not tags; digests are split off."""
+def test_image_references(ref: str, parts: tuple[str, str, str, str]) -> None:
+    """SEI's split: location = registry/namespace (ports are not tags), name = the last
+    segment, qualifier = the tag or else the digest, hash = the digest."""
     img = parse_image(ref)
     assert img is not None
-    assert (img.name, img.tag, img.digest) == parts
+    assert (img.location, img.name, img.qualifier, img.hash.removeprefix("sha256:")) == parts
+    assert img.reference == ref
 
 
 def _wheel(path: Path, *, metadata: bytes | None, bomb: bool = False) -> None:
@@ -290,8 +300,8 @@ def test_ci_and_cd_payloads_correlate(run_cli) -> None:
     qualifier with cd:true: how SEI links a deployment to the build that made it."""
     ci = json.loads(run_cli("parse", str(M / "ci-workspace"), "--json").out)
     cd = json.loads(run_cli("parse", str(M / "cd-workspace"), "--json").out)
-    assert (ci["ci"], ci["cd"]) == (True, False)
-    assert (cd["ci"], cd["cd"]) == (False, True)
+    assert (ci["ci"], ci.get("cd")) == (True, None)
+    assert (cd.get("ci"), cd["cd"]) == (None, True)
     built = {
         (a["name"], a["qualifier"])
         for a in ci["artifacts"]
@@ -302,5 +312,5 @@ def test_ci_and_cd_payloads_correlate(run_cli) -> None:
         for a in cd["artifacts"]
         if a["input"] and a["type"] == "container"
     }
-    assert ("registry.example.com/shop/cart", "1.14.2") in built & deployed
+    assert ("cart", "1.14.2") in built & deployed
     assert ci["job_run"]["stages"][0]["displayName"] == "Tests"

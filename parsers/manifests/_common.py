@@ -27,20 +27,35 @@ _DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-fA-F0-9]{32,}$")
 
 
 class ImageRef:
-    """`registry/repo[:tag][@sha256:digest]`, split the way SEI correlates images."""
+    """`registry/namespace/name[:tag][@sha256:digest]`, split the way SEI names an image (and
+    Harness CD records one): location = `registry/namespace`, name = the last segment,
+    qualifier = the tag (the digest when there is no tag), hash = the digest."""
 
-    __slots__ = ("digest", "name", "tag")
+    __slots__ = ("digest", "repository", "tag")
 
-    def __init__(self, name: str, tag: str, digest: str) -> None:
-        self.name, self.tag, self.digest = name, tag, digest
+    def __init__(self, repository: str, tag: str, digest: str) -> None:
+        self.repository, self.tag, self.digest = repository, tag, digest
+
+    @property
+    def name(self) -> str:
+        return self.repository.rpartition("/")[2]
+
+    @property
+    def location(self) -> str:
+        return self.repository.rpartition("/")[0]
 
     @property
     def qualifier(self) -> str:
         return self.tag or self.digest or "latest"
 
     @property
-    def location(self) -> str:
-        ref = self.name + (f":{self.tag}" if self.tag else "")
+    def hash(self) -> str:
+        return self.digest
+
+    @property
+    def reference(self) -> str:
+        """The whole reference, as written: kept in the artifact's metadata."""
+        ref = self.repository + (f":{self.tag}" if self.tag else "")
         return ref + (f"@{self.digest}" if self.digest else "")
 
 
@@ -104,7 +119,7 @@ def image_artifact(
         location=ref.location,
         hash_=ref.digest or digest,
         output=output,
-        metadata=metadata,
+        metadata={"image": ref.reference, **(metadata or {})},
     )
 
 

@@ -104,6 +104,6 @@ class K8sImages:
             if ref is None:
                 yield ctx.problem(path, f"image {raw!r} is not a usable reference (templated?)")
                 continue
-            if ref.location not in seen:
-                seen.add(ref.location)
+            if ref.reference not in seen:
+                seen.add(ref.reference)
                 yield image_artifact(ctx, path, ref, output=False)

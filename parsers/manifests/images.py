@@ -124,7 +124,7 @@ class JibImage:
         digest = str(doc.get("imageDigest", ""))
         tags = [str(t) for t in doc.get("tags") or []] or [base.qualifier]
         for tag in tags:
-            ref = parse_image(f"{base.name}:{tag}")
+            ref = parse_image(f"{base.repository}:{tag}")
             if ref is not None:
                 yield image_artifact(
                     ctx, path, ref, digest=digest, metadata={"imageId": doc.get("imageId", "")}

@@ -15,7 +15,14 @@ from pathlib import Path, PurePath
 from sei_watch import ParseContext, ParseError, Record
 
 from .._json import load_json
-from ._common import MAX_MEMBER, artifact, file_sha256, parse_image, zip_member
+from ._common import (
+    MAX_MEMBER,
+    artifact,
+    file_sha256,
+    image_artifact,
+    parse_image,
+    zip_member,
+)
 
 __all__ = ["Goreleaser", "MavenJar", "NpmPack", "PythonDist"]
 
@@ -61,16 +68,7 @@ class Goreleaser:
                 if ref is None:
                     yield ctx.problem(path, f"{item.get('name')!r} is not an image reference")
                     continue
-                yield artifact(
-                    ctx,
-                    path,
-                    kind=kind,
-                    name=ref.name,
-                    qualifier=ref.qualifier,
-                    location=ref.location,
-                    hash_=ref.digest or checksum,
-                    metadata=extra,
-                )
+                yield image_artifact(ctx, path, ref, digest=checksum, metadata=extra)
                 continue
             qualifier = version or extra.get("tag", "")
             if not qualifier:
