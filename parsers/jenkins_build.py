@@ -17,13 +17,15 @@ from pathlib import Path, PurePath
 
 from lxml import etree
 
-from sei_watch import BuildFacts, ParseContext, ParseError, Record
+from sei_watch import BuildFacts, Cause, ParseContext, ParseError, Record, SeiWatchError
 from sei_watch.gitinfo import clean_url, normalise_branch
+from sei_watch.jenkins_names import JobNames
+from sei_watch.safeio import read_under
 
 from ._flownodes import flow_stages
 from ._xml import tree_parser
 
-__all__ = ["JenkinsBuild", "JenkinsChangelog", "job_names"]
+__all__ = ["JenkinsBuild", "JenkinsChangelog", "job_names", "plugin_job_name"]
 
 MAX_BUILD_XML = 16 << 20
 _SAFE_PARAMS = (
@@ -32,38 +34,50 @@ _SAFE_PARAMS = (
     "TextParameterValue",
     "ChoiceParameterValue",
 )
-_CAUSES = {
-    "UserIdCause": "UserIdCause",
-    "SCMTriggerCause": "SCMTriggerCause",
-    "TimerTriggerCause": "TimerTriggerCause",
-    "UpstreamCause": "UpstreamCause",
-    "RemoteCause": "RemoteCause",
-    "BranchIndexingCause": "SCMTriggerCause",
-    "BranchEventCause": "SCMTriggerCause",
-    "ReplayCause": "UserIdCause",
-}
+_MAX_UPSTREAM_DEPTH = 5
 _COMMIT = re.compile(rb"(?m)^commit ([0-9a-f]{40})\b")
 
 
-def job_names(rel: PurePath) -> tuple[str, str, str | None, str] | None:
-    """(pipeline, job_full_name, branch, build number) from `jobs/a/jobs/b/branches/c/builds/7`:
-    the folder path without its `jobs/` and `branches/` segments."""
+def job_names(rel: PurePath) -> JobNames | None:
+    """The names of the job whose build is `.../jobs/a/jobs/b/branches/c/builds/7/...`."""
     parts = rel.parts
-    if len(parts) < 4 or parts[-3] != "builds" or "jobs" not in parts:
+    if "builds" not in parts or "jobs" not in parts:
         return None
-    path = parts[parts.index("jobs") : -3]
-    names, branch = [], None
-    for kind, name in zip(path[0::2], path[1::2], strict=False):
-        if kind == "branches":
-            branch = name
-        elif kind != "jobs":
-            return None
-        names.append(name)
+    b = len(parts) - 1 - parts[::-1].index("builds")
+    if b + 1 >= len(parts):
+        return None
+    path = parts[parts.index("jobs") : b]
+    if len(path) % 2:
+        return None
+    return JobNames.from_segments(list(zip(path[0::2], path[1::2], strict=True)), parts[b + 1])
+
+
+def plugin_job_name(home: Path | None, full_name: str) -> str:
+    """Jenkins' full name of a job (`payments/api/main`) in the plugin's form, looking up in
+    JENKINS_HOME which segments are folders and which are branches or modules."""
+    names = [n for n in full_name.strip("/").split("/") if n]
     if not names:
+        return full_name
+    pairs: list[tuple[str, str]] = [("jobs", names[0])]
+    here = home / "jobs" / names[0] if home is not None else None
+    for name in names[1:]:
+        kind = "jobs"
+        if here is not None:
+            kind = next(
+                (k for k in ("jobs", "branches", "modules") if (here / k / name).is_dir()), "jobs"
+            )
+            here = here / kind / name
+        pairs.append((kind, name))
+    found = JobNames.from_segments(pairs)
+    return found.job_full_name if found else full_name
+
+
+def jenkins_home(path: Path) -> Path | None:
+    """The JENKINS_HOME a build directory lies in: the parent of the first `jobs` segment."""
+    parts = path.parts
+    if "jobs" not in parts:
         return None
-    full = "/".join(names)
-    pipeline = "/".join(names[:-1]) if branch is not None and len(names) > 1 else full
-    return pipeline, full, branch, parts[-2]
+    return Path(*parts[: parts.index("jobs")])
 
 
 def _text(node: etree._Element | None) -> str:
@@ -92,31 +106,28 @@ class JenkinsBuild:
         dur = _text(root.find("duration"))
         end = start + int(dur) if start is not None and dur.isdigit() else None
         fields: dict[str, str] = {}
-        names = job_names(PurePath(ctx.rel(path)))
-        number = _text(root.find("number")) or (names[3] if names else "")
-        if names is None:
-            names = job_names(_from_home(path))
+        names = job_names(PurePath(ctx.rel(path))) or job_names(_from_home(path))
+        number = _text(root.find("number")) or (names.number if names else "")
         if names is not None:
-            fields.update(pipeline=names[0], job_full_name=names[1], qualified_name=names[1])
-            if names[2]:
-                fields["branch_name"] = names[2]
-            number = number or names[3]
-        causes, user = self._causes(root)
+            fields.update(
+                pipeline=names.pipeline,
+                job_full_name=names.job_full_name,
+                qualified_name=names.qualified_name,
+            )
+            if names.branch:
+                fields["branch_name"] = names.branch
+            if names.module:
+                fields["module_name"] = names.module
+        causes = _causes(root, jenkins_home(path), depth=0)
+        user = next((c.id for c in causes if c.type == "UserIdCause"), "")
         if user:
             fields["user_id"] = user
         git = root.find(".//hudson.plugins.git.util.BuildData")
-        params = self._params(root)
+        params = _params(root)
         if git is not None:
             urls = [clean_url(_text(u)) for u in git.findall("remoteUrls/string")]
             if urls:
                 fields["repo_url"] = urls[0]
-            sha = (
-                _text(git.find("lastBuiltRevision/SHA1"))
-                or _text(git.find("lastBuild/revision/SHA1"))
-                or _text(git.find("lastBuild/marked/SHA1"))
-            )
-            if sha:
-                params.append(("git_commit", sha))
             branch = _text(git.find("lastBuiltRevision/branches//name")) or _text(
                 git.find("lastBuild/revision/branches//name")
             )
@@ -135,51 +146,80 @@ class JenkinsBuild:
             build_number=number or None,
             source=ctx.rel(path),
             fields=tuple(fields.items()),
-            params=tuple(params),
+            params=tuple((name, value) for name, value, _ in params),
+            param_types=tuple((name, kind) for name, _, kind in params),
             causes=tuple(causes),
         )
 
-    @staticmethod
-    def _causes(root: etree._Element) -> tuple[list[tuple[str, str]], str]:
-        causes: list[tuple[str, str]] = []
-        user = ""
-        for bag in root.iter("causeBag", "causes"):
-            for cause in bag.iter():
-                tag = str(cause.tag).rsplit("_-", 1)[-1].rsplit(".", 1)[-1]
-                kind = _CAUSES.get(tag)
-                if kind is None:
-                    continue
-                if kind == "UserIdCause":
-                    user = user or _text(cause.find("userId"))
-                    causes.append((kind, _text(cause.find("userId")) or "user"))
-                elif kind == "UpstreamCause":
-                    causes.append(
-                        (
-                            kind,
-                            f"{_text(cause.find('upstreamProject'))}#"
-                            f"{_text(cause.find('upstreamBuild'))}",
-                        )
-                    )
-                elif kind == "SCMTriggerCause":
-                    causes.append((kind, "SCMTrigger"))
-                elif kind == "TimerTriggerCause":
-                    causes.append((kind, "TimerTrigger"))
-                else:
-                    causes.append((kind, tag))
-        return causes, user
 
-    @staticmethod
-    def _params(root: etree._Element) -> list[tuple[str, str]]:
-        out = []
-        for params in root.iter("parameters"):
-            for value in params:
-                tag = str(value.tag)
-                if not tag.endswith(_SAFE_PARAMS):  # passwords, credentials, files: never
-                    continue
-                name = _text(value.find("name"))
-                if name:
-                    out.append((name, _text(value.find("value"))))
-        return out
+def _cause(node: etree._Element, home: Path | None, depth: int) -> Cause | None:
+    """One cause as the SEI plugin sends it; an upstream one with the parent's own causes:
+    those Jenkins nests in the cause, else those of the parent's build.xml."""
+    tag = str(node.tag).rsplit("_-", 1)[-1].rsplit(".", 1)[-1]
+    if tag in ("UserIdCause", "ReplayCause"):
+        return Cause(type="UserIdCause", id=_text(node.find("userId")) or "anonymous")
+    if tag == "SCMTriggerCause":
+        return Cause(type="SCMTriggerCause", id="SCMTrigger")
+    if tag == "TimerTriggerCause":
+        return Cause(type="TimerTriggerCause", id="TimerTrigger")
+    if tag in ("BranchIndexingCause", "BranchEventCause"):
+        return Cause(type=tag, id="BranchIndexing" if tag == "BranchIndexingCause" else "SCMEvent")
+    if tag == "RemoteCause":
+        return Cause(type=tag, id=_text(node.find("addr")) or "remote")
+    if tag != "UpstreamCause":
+        return None
+    project, number = _text(node.find("upstreamProject")), _text(node.find("upstreamBuild"))
+    nested = node.find("upstreamCauses")
+    if depth >= _MAX_UPSTREAM_DEPTH:
+        parents: list[Cause] = []
+    elif nested is not None and len(nested):
+        parents = [c for c in (_cause(x, home, depth + 1) for x in nested) if c is not None]
+    else:
+        parents = _upstream_causes(home, project, number, depth + 1)
+    return Cause(
+        type="UpstreamCause",
+        id=plugin_job_name(home, project),
+        run_number=number,
+        parents=tuple(parents),
+    )
+
+
+def _causes(root: etree._Element, home: Path | None, depth: int) -> list[Cause]:
+    out: list[Cause] = []
+    for bag in root.iter("causeBag", "causes"):
+        for entry in bag:
+            for node in (entry, *entry) if str(entry.tag) == "entry" else (entry,):
+                cause = _cause(node, home, depth)
+                if cause is not None and cause not in out:
+                    out.append(cause)
+    return out
+
+
+def _upstream_causes(home: Path | None, project: str, number: str, depth: int) -> list[Cause]:
+    """The causes in the parent build's build.xml, read inside JENKINS_HOME only."""
+    if home is None or not number.isdigit() or not project:
+        return []
+    segments = Path(plugin_job_name(home, project))
+    where = home / "jobs" / segments / "builds" / number / "build.xml"
+    try:
+        data = read_under(home, where, max_bytes=MAX_BUILD_XML)
+        return _causes(etree.fromstring(data, tree_parser()), home, depth)
+    except (OSError, SeiWatchError, etree.XMLSyntaxError):
+        return []  # the parent was discarded or is unreadable: the link still names it
+
+
+def _params(root: etree._Element) -> list[tuple[str, str, str]]:
+    """(name, value, Jenkins type) of the safe parameters: never passwords or credentials."""
+    out = []
+    for params in root.iter("parameters"):
+        for value in params:
+            tag = str(value.tag)
+            if not tag.endswith(_SAFE_PARAMS):
+                continue
+            name = _text(value.find("name"))
+            if name:
+                out.append((name, _text(value.find("value")), tag.rsplit(".", 1)[-1]))
+    return out
 
 
 def _from_home(path: Path) -> PurePath:

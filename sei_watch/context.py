@@ -15,8 +15,9 @@ import structlog
 from .ci_env import CiFacts, detect, trigger_chain
 from .errors import SeiWatchError
 from .gitinfo import Git, GitError, clean_url, gather
+from .jenkins_names import from_environment
 from .marker import read_marker
-from .payload import normalise_result
+from .payload import is_provisional, normalise_result
 from .state import BuildState
 
 __all__ = ["BuildContext", "collect", "finish"]
@@ -48,6 +49,7 @@ class BuildContext:
     pr_merge: bool = False
     branch_hint: tuple[str, str] | None = None
     extra_repos: list[Path] = field(default_factory=list)
+    provisional: str | None = None  # "CI_JOB_STATUS=running": the build has not finished
 
     def put(self, key: str, value: Any, source: str) -> None:
         if value not in (None, "", []):
@@ -96,7 +98,9 @@ def _from_ci(ctx: BuildContext, ci: CiFacts, origin: str) -> None:
     ctx.put("branch_name", v.get("branch"), s("branch"))
     ctx.put("user_id", v.get("user"), s("user"))
     ctx.put("repo_url", clean_url(v["repo_url"]) if v.get("repo_url") else None, s("repo_url"))
-    if v.get("result") and (res := _result(v["result"])):
+    if v.get("result") and is_provisional(v["result"]):
+        ctx.provisional = f"{s('result')} says {v['result']!r}"
+    elif v.get("result") and (res := _result(v["result"])):
         ctx.put("result", res, s("result"))
     if v.get("start") and (ms := _epoch_ms(v["start"])):
         ctx.put("start_time", ms, s("start"))
@@ -128,7 +132,9 @@ def collect(root: Path, environ: Mapping[str, str], *, repo: Path | None = None)
             sources=dict(marker["sources"]),
         )
         _from_ci(ctx, mci, "marker")
-        if marker.get("result") and (res := _result(str(marker["result"]))):
+        if marker.get("result") and is_provisional(str(marker["result"])):
+            ctx.provisional = f"the marker says {marker['result']!r}"
+        elif marker.get("result") and (res := _result(str(marker["result"]))):
             ctx.put("result", res, "marker:result")
         for key in ("start_time",):
             if isinstance(marker.get(key), int):
@@ -151,11 +157,30 @@ def collect(root: Path, environ: Mapping[str, str], *, repo: Path | None = None)
         # The marker wins over this process's environment, value and provenance alike.
         fields, sources, explicit = dict(ctx.fields), dict(ctx.sources), ctx.explicit
         _from_ci(ctx, env_ci, "")
+        if env_ci.vendor == "jenkins":
+            _jenkins_names(ctx, environ)
         ctx.fields.update(fields)
         ctx.sources.update(sources)
         ctx.explicit = explicit or ctx.explicit
     ctx.repo = repo
     return ctx
+
+
+def _jenkins_names(ctx: BuildContext, environ: Mapping[str, str]) -> None:
+    """Inside a Jenkins job, the names the SEI plugin gives it (and the JENKINS_HOME watcher
+    gives it), where they came from JOB_NAME and not from an SEI_* override."""
+    names = from_environment(environ)
+    if names is None:
+        return
+    for key, value in (
+        ("job_full_name", names.job_full_name),
+        ("pipeline", names.pipeline),
+        ("qualified_name", names.qualified_name),
+        ("branch_name", names.branch),
+        ("module_name", names.module),
+    ):
+        if value and ctx.sources.get(key, "env:JOB").startswith(("env:JOB", "env:BRANCH_NAME")):
+            ctx.put(key, value, "JOB_NAME, BRANCH_NAME (as the SEI Jenkins plugin names jobs)")
 
 
 def _in_a_repo(directory: Path) -> bool:

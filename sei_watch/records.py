@@ -8,6 +8,7 @@ __all__ = [
     "Artifact",
     "BuildFacts",
     "CaseFailure",
+    "Cause",
     "ParseProblem",
     "Record",
     "Stage",
@@ -104,6 +105,26 @@ class Artifact:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Cause:
+    """Why a run started, as SEI's trigger_chain holds it: for an upstream run, its job (as
+    SEI names it), its build number and its own causes."""
+
+    type: str
+    id: str
+    run_number: str = ""
+    parents: tuple[Cause, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        """The trigger_chain entry; empty members left out, as the SEI plugin does."""
+        out: dict[str, object] = {"id": self.id, "type": self.type}
+        if self.run_number:
+            out["job_run_number"] = self.run_number
+        if self.parents:
+            out["direct_parents"] = [p.to_json() for p in self.parents]
+        return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BuildFacts:
     """Facts about the whole run that a file states. `fields` sets payload fields by name."""
 
@@ -114,7 +135,8 @@ class BuildFacts:
     source: str = ""
     fields: tuple[tuple[str, str], ...] = field(default=())
     params: tuple[tuple[str, str], ...] = ()  # job_run_params, name -> value
-    causes: tuple[tuple[str, str], ...] = ()  # trigger_chain, (type, id)
+    param_types: tuple[tuple[str, str], ...] = ()  # name -> the CI's type of the param
+    causes: tuple[Cause, ...] = ()  # trigger_chain
     commits: tuple[str, ...] = ()  # scm_commit_ids the file states
 
 

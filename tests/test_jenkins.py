@@ -14,6 +14,7 @@ import pytest
 
 from parsers.jenkins_build import job_names
 from sei_watch.cli import main
+from sei_watch.payload import instant_ms
 
 from .conftest_sei import API_KEY, GUID
 from .daemonproc import DaemonProc, wait_for
@@ -29,20 +30,32 @@ SECRETS = (
 
 
 def test_job_names_follow_the_sei_plugin() -> None:
-    """The folder path without jobs/ and branches/ names the job; a branch is branch_name."""
+    """As the SEI plugin names jobs: job_full_name keeps jobs/, branches/ and modules/ after
+    the first segment, pipeline is the last job segment, qualified_name the names alone."""
     from pathlib import PurePath
 
-    assert job_names(PurePath("jobs/payments/jobs/api/branches/main/builds/57/build.xml")) == (
-        "payments/api",
+    mb = job_names(PurePath("jobs/payments/jobs/api/branches/main/builds/57/build.xml"))
+    assert mb is not None
+    assert (mb.job_full_name, mb.pipeline, mb.qualified_name, mb.branch, mb.number) == (
+        "payments/jobs/api/branches/main",
+        "api",
         "payments/api/main",
         "main",
         "57",
     )
-    assert job_names(PurePath("jobs/nightly/builds/3/build.xml")) == (
+    plain = job_names(PurePath("jobs/nightly/builds/3/build.xml"))
+    assert plain is not None
+    assert (plain.job_full_name, plain.pipeline, plain.qualified_name, plain.branch) == (
+        "nightly",
         "nightly",
         "nightly",
         None,
-        "3",
+    )
+    mod = job_names(PurePath("jobs/shop/modules/com.acme$core/builds/2/build.xml"))
+    assert mod is not None
+    assert (mod.job_full_name, mod.module) == (
+        "shop/modules/com.acme$core",
+        "com.acme$core",
     )
     assert job_names(PurePath("workspace/app/build.xml")) is None
 
@@ -53,8 +66,8 @@ def test_pipeline_build_record(run_cli, tmp_path: Path) -> None:
     d = build(tmp_path, "payments/api@main", 57)
     p = json.loads(run_cli("parse", str(d), "--json", "--set", f"instance_guid={GUID}").out)
     assert (p["pipeline"], p["job_full_name"], p["qualified_name"]) == (
-        "payments/api",
-        "payments/api/main",
+        "api",
+        "payments/jobs/api/branches/main",
         "payments/api/main",
     )
     assert (p["branch_name"], p["build_number"], p["result"]) == ("main", 57, "SUCCESS")
@@ -79,8 +92,13 @@ def test_freestyle_upstream_and_aborted(run_cli, tmp_path: Path) -> None:
     """A freestyle job in a folder, triggered upstream; an aborted run is ABORTED."""
     d = build(tmp_path, "ops/nightly", 9, kind="freestyle", result="ABORTED")
     p = json.loads(run_cli("parse", str(d), "--json").out)
-    assert (p["job_full_name"], p["build_number"], p["result"]) == ("ops/nightly", 9, "ABORTED")
-    assert p["trigger_chain"][0] == {"id": "payments/api/main#57", "type": "UpstreamCause"}
+    assert (p["job_full_name"], p["build_number"], p["result"]) == (
+        "ops/jobs/nightly",
+        9,
+        "ABORTED",
+    )
+    assert p["trigger_chain"][0]["id"] == "payments/jobs/api/jobs/main"  # parent not in this home
+    assert p["trigger_chain"][0]["job_run_number"] == "57"
 
 
 def test_running_build_is_not_complete(tmp_path: Path, sei: StandIn) -> None:
@@ -161,7 +179,7 @@ def test_backfill_dry_run_and_window(run_cli, tmp_path: Path, sei: StandIn) -> N
     res = run_cli("backfill", "--config", str(cfg), "--dry-run")
     assert "payments/api/main" in res.out
     assert "2 builds would be reported" in res.out
-    assert '"job_full_name": "payments/api/main"' in res.out
+    assert '"job_full_name": "payments/jobs/api/branches/main"' in res.out
     assert sei.accepted == []
     future = run_cli("backfill", "--config", str(cfg), "--dry-run", "--since", "2999-01-01")
     assert "0 builds would be reported" in future.out
@@ -175,7 +193,13 @@ def test_stages_from_flow_nodes(run_cli, tmp_path: Path, bulk: bool) -> None:
     flow_nodes(d, bulk=bulk)
     p = json.loads(run_cli("parse", str(d), "--json").out)
     got = [
-        (s["displayName"], s["startTime"] - T0, s["durationInMillis"], s["result"], s["state"])
+        (
+            s["displayName"],
+            (instant_ms(s["startTime"]) or 0) - T0,
+            s["durationInMillis"],
+            s["result"],
+            s["state"],
+        )
         for s in p["job_run"]["stages"]
     ]
     assert got == [
