@@ -1,8 +1,11 @@
 """`make demo`: the whole path on one machine, no credentials, no network.
 
 Starts the SEI stand-in on loopback, runs `sei-watch parse --post` on every workspace under
-examples/ (through the real outbox), then prints what SEI received, each build's timeline, and
-the problems found. Exits non-zero unless the stand-in received every example.
+examples/ (through the real outbox), then prints what SEI stored (the stand-in models the work
+the server does after its 202), each build's timeline, the problems found, and which CI build
+each deployment links to under SEI's three correlation modes. Exits non-zero unless every
+example was stored with all of its stages and steps, and the CI image links to its deployment
+in every mode.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from sei_watch.timeline import render_text  # noqa: E402
 from tests.sei_server import StandIn  # noqa: E402
+from tests.sei_store import MODES  # noqa: E402
 
 KEY = "demo-key"
 GUID = "0c2d6f3e-8a41-4f7b-9d6e-5b1a2c3d4e5f"
@@ -25,7 +29,7 @@ GUID = "0c2d6f3e-8a41-4f7b-9d6e-5b1a2c3d4e5f"
 
 def main() -> int:
     examples = sorted(p for p in (ROOT / "examples").iterdir() if p.is_dir())
-    srv = StandIn(KEY).start()
+    srv = StandIn(KEY, instances={GUID: "demo-agent"}).start()
     problems: dict[str, list[str]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "sei-watch.toml"
@@ -62,14 +66,23 @@ def main() -> int:
                 if "problem:" in line
             ]
     srv.stop()
-    print(f"SEI stand-in received {len(srv.accepted)} of {len(examples)} builds\n")
+    stored = {run.key[1]: run for run in srv.store.runs.values()}
+    print(f"SEI stored {len(stored)} of {len(examples)} builds (received {len(srv.accepted)})\n")
+    complete = True
     for payload in srv.accepted:
+        run = stored.get(payload["job_full_name"])
+        sent = payload["job_run"]["stages"]
+        kept = run.stages if run is not None else {}
+        steps_sent = sum(len(s["steps"]) for s in sent)
+        steps_kept = sum(len(s.steps) for s in kept.values())
+        complete &= len(kept) == len(sent) and steps_kept == steps_sent
         arts = payload.get("artifacts", [])
         outs = [f"{a['name']}:{a['qualifier']}" for a in arts if a["output"]]
         ins = [f"{a['name']}:{a['qualifier']}" for a in arts if a["input"]]
+        flags = " ".join(f"{k}={payload[k]}" for k in ("ci", "cd") if k in payload)
         print(
-            f"== {payload['pipeline']}  result {payload['result']}  ci={payload['ci']} "
-            f"cd={payload['cd']}  stages {len(payload['job_run']['stages'])}"
+            f"== {payload['pipeline']}  result {payload['result']}  {flags}  "
+            f"stored stages {len(kept)}/{len(sent)}, steps {steps_kept}/{steps_sent}"
         )
         for label, items in (("built", outs), ("deployed", ins)):
             if items:
@@ -78,7 +91,15 @@ def main() -> int:
         for prob in problems.get(payload["pipeline"], []):
             print(f"   problem: {prob}")
         print()
-    return 0 if len(srv.keys) == len(examples) else 1
+    for why in srv.store.dropped:
+        print(f"dropped after the 202: {why[0]}: {why[1]}")
+    linked = True
+    for mode in MODES:
+        links = sorted(f"{ci[1]} -> {cd[1]}" for ci, cd in srv.store.correlate(mode))
+        print(f"CI->CD links ({mode}): {', '.join(links) or 'none'}")
+        linked &= "buildx-ci -> deploy-cd" in links
+    ok = len(stored) == len(examples) and complete and linked and not srv.store.dropped
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

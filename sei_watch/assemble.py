@@ -7,10 +7,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .payload import FIELD_TYPES, normalise_result, shorten
+from .payload import (
+    FIELD_TYPES,
+    STAGE_TEXT_LIMIT,
+    STEP_TEXT_LIMIT,
+    fit,
+    iso_instant,
+    node_id,
+    normalise_result,
+    shorten,
+)
 from .records import Artifact, BuildFacts, ParseProblem, Record, Stage, Step, SuiteSummary
 
-__all__ = ["Assembly", "AssemblyInput", "assemble", "suite_description"]
+__all__ = ["Assembly", "AssemblyInput", "assemble", "step_description", "suite_description"]
 
 _SEVERITY = {"SUCCESS": 0, "NOT_BUILT": 1, "UNSTABLE": 2, "ABORTED": 3, "FAILURE": 4}
 
@@ -22,6 +31,7 @@ class AssemblyInput:
     fields: Mapping[str, Any] = field(default_factory=dict)
     field_sources: Mapping[str, str] = field(default_factory=dict)
     params: Mapping[str, str] = field(default_factory=dict)
+    param_types: Mapping[str, str] = field(default_factory=dict)
     tests_stage: str = "Tests"
     workspace_name: str = "workspace"
     hostname: str = "localhost"
@@ -58,6 +68,26 @@ def suite_description(s: SuiteSummary) -> str:
     return "; ".join(parts)[:1000]
 
 
+def step_description(s: SuiteSummary) -> str:
+    """A suite in SEI's 50-character step description: the counts, then the first failure,
+    e.g. `12 tests, 1 failed: checksOutWithTax`."""
+    bits = [
+        f"{n} {word}"
+        for n, word in (
+            (s.failures, "failed"),
+            (s.errors, "errors"),
+            (s.skipped, "skipped"),
+            (s.flaky, "flaky"),
+        )
+        if n
+    ]
+    text = f"{s.tests} tests" + (", " + ", ".join(bits) if bits else " passed")
+    room = STEP_TEXT_LIMIT - len(text) - 2
+    if s.failed_cases and room >= 8:
+        text += ": " + fit(s.failed_cases[0].case, room)
+    return fit(text, STEP_TEXT_LIMIT)
+
+
 def _worst(results: Iterable[str]) -> str:
     return max(results, key=lambda r: _SEVERITY.get(r, 0), default="SUCCESS")
 
@@ -77,7 +107,7 @@ def _tests_stage(suites: list[SuiteSummary], name: str) -> Stage:
             duration_ms=s.time_ms,
             start_ms=s.start_ms,
             result="FAILURE" if s.failed else "SUCCESS",
-            description=suite_description(s),
+            description=step_description(s),
             source=s.source,
         )
         for s in suites
@@ -92,43 +122,69 @@ def _tests_stage(suites: list[SuiteSummary], name: str) -> Stage:
         start, duration = (min(starts) if starts else None), sum(s.time_ms for s in suites)
     total = sum(s.tests for s in suites)
     failed = sum(s.failures + s.errors for s in suites)
+    text = (
+        f"{total} tests in {len(suites)} suites, {failed} failed or errored, "
+        f"{sum(s.skipped for s in suites)} skipped, {sum(s.flaky for s in suites)} flaky"
+    )
+    first = next((s for s in suites if s.failed_cases), None)
+    if first is not None:
+        case = first.failed_cases[0]
+        what = ": ".join(x for x in (case.type, case.message) if x)
+        text += f"; first failure {first.name} {case.case}" + (f": {what}" if what else "")
     return Stage(
         name=name,
         duration_ms=max(duration, 0),
         start_ms=start,
         result="FAILURE" if failed else "SUCCESS",
-        description=f"{total} tests in {len(suites)} suites, {failed} failed or errored, "
-        f"{sum(s.skipped for s in suites)} skipped, {sum(s.flaky for s in suites)} flaky",
+        description=fit(text, STAGE_TEXT_LIMIT),
         steps=steps,
     )
 
 
-def _node(item: Stage | Step, ident: int) -> dict[str, Any]:
+def _node(
+    item: Stage | Step, path: tuple[str, ...], limit: int, problems: list[ParseProblem]
+) -> dict[str, Any]:
     result = _result_of(item.result)
     node: dict[str, Any] = {
-        "id": str(ident),
+        "id": node_id(path),
         "displayName": shorten(item.name) or "(unnamed)",
-        "displayDescription": item.description or item.name,
+        "displayDescription": fit(item.description or item.name, limit),
         "result": result,
         "state": _state_of(result),
         "durationInMillis": max(int(item.duration_ms), 0),
     }
     if item.start_ms is not None:
-        node["startTime"] = int(item.start_ms)
+        when = iso_instant(int(item.start_ms))
+        if when is None:  # SEI would drop every stage of the run for it
+            problems.append(
+                ParseProblem(
+                    path=item.source or "(assembler)",
+                    reason=f"{item.name}: start {item.start_ms} ms is no time a build can "
+                    "have; sent without a start",
+                )
+            )
+        else:
+            node["startTime"] = when
     return node
 
 
-def _job_run(stages: list[Stage]) -> dict[str, Any]:
-    ident = 0
+def _unique(path: tuple[str, ...], seen: dict[tuple[str, ...], int]) -> tuple[str, ...]:
+    """The same name twice at one level (two `build` sections) gets `#2`, in scan order."""
+    seen[path] = seen.get(path, 0) + 1
+    n = seen[path]
+    return path if n == 1 else (*path[:-1], f"{path[-1]}#{n}")
+
+
+def _job_run(stages: list[Stage], problems: list[ParseProblem]) -> dict[str, Any]:
+    seen: dict[tuple[str, ...], int] = {}
     out = []
     for stage in stages:
-        ident += 1
-        node = _node(stage, ident)
-        steps = []
-        for step in stage.steps:
-            ident += 1
-            steps.append(_node(step, ident))
-        node["steps"] = steps
+        path = _unique((stage.name,), seen)
+        node = _node(stage, path, STAGE_TEXT_LIMIT, problems)
+        node["steps"] = [
+            _node(step, _unique((*path, step.name), seen), STEP_TEXT_LIMIT, problems)
+            for step in stage.steps
+        ]
         out.append(node)
     return {"stages": out}
 
@@ -147,6 +203,8 @@ def _artifact(a: Artifact) -> dict[str, Any]:
 
 
 def _spans(stages: list[Stage], facts: list[BuildFacts]) -> tuple[int | None, int | None]:
+    """The earliest start and latest end the files state; a time no build can have (year 1,
+    year 3000) is not one of them."""
     starts = [f.start_ms for f in facts if f.start_ms is not None]
     ends = [f.end_ms for f in facts if f.end_ms is not None]
     for st in stages:
@@ -155,6 +213,8 @@ def _spans(stages: list[Stage], facts: list[BuildFacts]) -> tuple[int | None, in
             if item.start_ms is not None:
                 starts.append(item.start_ms)
                 ends.append(item.start_ms + item.duration_ms)
+    starts = [t for t in starts if iso_instant(t) is not None]
+    ends = [t for t in ends if iso_instant(t) is not None]
     return (min(starts) if starts else None), (max(ends) if ends else None)
 
 
@@ -188,7 +248,7 @@ def assemble(records: Iterable[Record], given: AssemblyInput) -> Assembly:
                 p[key], src[key] = value, f"file {fact.source}"
     for fact in facts:
         if fact.causes and "trigger_chain" not in p:
-            p["trigger_chain"] = [{"id": i, "type": t} for t, i in fact.causes]
+            p["trigger_chain"] = [c.to_json() for c in fact.causes]
             src["trigger_chain"] = f"file {fact.source}"
         if fact.commits and "scm_commit_ids" not in p:
             p["scm_commit_ids"] = list(fact.commits)
@@ -242,27 +302,33 @@ def assemble(records: Iterable[Record], given: AssemblyInput) -> Assembly:
             p[key] = fallback()
             defaults.append((key, why))
     src.update({key: f"default: {why}" for key, why in defaults})
-    p["job_run"] = _job_run(all_stages)
+    p["job_run"] = _job_run(all_stages, problems)
     src["job_run"] = f"parsers: {len(all_stages)} stages"
     params = {**file_params, **given.params}
+    types = {**{k: v for fact in facts for k, v in fact.param_types}, **given.param_types}
     if params:
         p.setdefault("job_run_params", [])
         p["job_run_params"] = [
-            {"type": "StringParameterValue", "name": k, "value": v} for k, v in params.items()
+            {"type": types.get(k, "StringParameterValue"), "name": k, "value": v}
+            for k, v in params.items()
         ] + [x for x in p["job_run_params"] if x.get("name") not in params]
-    if params:
         src["job_run_params"] = "config, --set param.*, CI and marker"
     arts = list(artifacts.values())
     if arts:
         p["artifacts"] = [_artifact(a) for a in arts]
         src["artifacts"] = "parsers: " + ", ".join(sorted({a.source for a in arts}))
-    for flag, derived in (
-        ("ci", any(a.output for a in arts) or not any(a.input for a in arts)),
-        ("cd", any(a.input for a in arts)),
-    ):
-        if flag not in p:
-            p[flag] = derived
+    # The SEI plugin sends ci only with an output artifact and cd only with an input one.
+    for flag, evidence in (("ci", any(a.output for a in arts)), ("cd", any(a.input for a in arts))):
+        if flag not in p and evidence:
+            p[flag] = True
             src[flag] = "derived: output artifacts make CI, input artifacts make CD"
+    if not p.get("user_id"):
+        scm = any(
+            isinstance(c, Mapping) and c.get("type") == "SCMTriggerCause"
+            for c in p.get("trigger_chain") or ()
+        )
+        p["user_id"] = "SCMTrigger" if scm else "SYSTEM"
+        src["user_id"] = "default: as the SEI plugin (SCMTrigger for an SCM cause, else SYSTEM)"
     order = {key: i for i, key in enumerate(FIELD_TYPES)}
     return Assembly(
         payload=dict(sorted(p.items(), key=lambda kv: order.get(kv[0], len(order)))),

@@ -18,7 +18,7 @@ from .config import Settings
 from .delivery import STATE_FILE, make_sender, open_outbox
 from .errors import ConfigError, SeiWatchError
 from .plugins import load_parsers
-from .report import Report, build_report, given_for
+from .report import Report, build_report, given_for, require_instance
 from .state import BuildState
 from .tracker import Tracker, fingerprint, fingerprint_time
 from .watches import WatchSpec
@@ -138,6 +138,7 @@ class Backfill:
 
     def run(self, *, flush_timeout: float = 300.0) -> tuple[int, int]:
         """Report and deliver; return (reported, still pending)."""
+        require_instance(self.settings)
         registry = load_parsers(self.settings.parsers)
         outbox = open_outbox(self.settings)
         state = BuildState(self.settings.state_dir / STATE_FILE)
@@ -176,6 +177,10 @@ class Backfill:
                 return
             if report.invalid:
                 self.err.write(f"sei-watch: {directory}: invalid payload: {report.invalid}\n")
+                return
+            refusal = report.refusal()
+            if refusal is not None:
+                self.err.write(f"sei-watch: {directory}: not posted: {refusal}\n")
                 return
             p = report.payload
             outbox.enqueue(p)

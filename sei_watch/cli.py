@@ -18,6 +18,7 @@ from .daemon import Daemon
 from .doctor import run_checks
 from .errors import ConfigError, SeiWatchError
 from .logs import configure_logging
+from .report import require_instance
 from .status import ExitStatus
 from .summary import dump_json
 from .timeline import render_html, render_text
@@ -72,6 +73,7 @@ def cmd_check_config(args: argparse.Namespace, io: Io) -> ExitStatus:
     """Validate the config and the parsers it names; print what would be watched."""
     settings = settings_for(args, io)
     registry_for(settings, io)
+    require_instance(settings)
     io.stdout.write(f"{settings.source}: ok\n")
     for w in settings.watches:
         pattern = "/".join(w.pattern) or "(the root itself)"

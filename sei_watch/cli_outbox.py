@@ -48,7 +48,7 @@ def add_commands(sub: Any) -> None:
     rg.add_argument(
         "--write-config",
         action="store_true",
-        help="store the GUID as [sei] instance_guid in the config file",
+        help="store the GUID and name as [sei] instance_guid and instance_name in the config",
     )
     rg.add_argument("--config", type=Path, help="a TOML config file")
 
@@ -156,20 +156,21 @@ def deliver_one(io: Io, settings: Settings, key: str, timeout: float) -> ExitSta
     return ExitStatus.NOT_DELIVERED
 
 
-_GUID_LINE = re.compile(r"^\s*instance_guid\s*=.*$", re.M)
-
-
-def _write_guid(path: Path, guid: str) -> None:
+def _write_sei_keys(path: Path, values: dict[str, str]) -> None:
+    """Set keys of the [sei] table, replacing a line that sets one already."""
     text = path.read_text() if path.exists() else ""
-    line = f'instance_guid = "{guid}"'
     sei = re.search(r"^\[sei\]\s*$", text, re.M)
     if sei is None:
-        text = text.rstrip("\n") + ("\n\n" if text else "") + f"[sei]\n{line}\n"
+        lines = "".join(f'{k} = "{v}"\n' for k, v in values.items())
+        text = text.rstrip("\n") + ("\n\n" if text else "") + f"[sei]\n{lines}"
     else:
         end = re.search(r"^\[", text[sei.end() :], re.M)
         stop = sei.end() + (end.start() if end else len(text) - sei.end())
         body = text[sei.end() : stop]
-        body = _GUID_LINE.sub(line, body) if _GUID_LINE.search(body) else f"\n{line}" + body
+        for key, value in values.items():
+            line = f'{key} = "{value}"'
+            pattern = re.compile(rf"^\s*{key}\s*=.*$", re.M)
+            body = pattern.sub(line, body) if pattern.search(body) else f"\n{line}" + body
         text = text[: sei.end()] + body + text[stop:]
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text)
@@ -196,6 +197,7 @@ def cmd_register(args: argparse.Namespace, io: Io, settings: Settings) -> ExitSt
         target = args.config or Path(settings.source)
         if not str(target).endswith(".toml"):
             raise ConfigError("--write-config needs --config FILE")
-        _write_guid(target, guid)
-        io.stderr.write(f"sei-watch: wrote [sei] instance_guid to {target}\n")
+        # The instance's name goes with it: payloads then name the instance as SEI does.
+        _write_sei_keys(target, {"instance_guid": guid, "instance_name": args.name})
+        io.stderr.write(f"sei-watch: wrote [sei] instance_guid and instance_name to {target}\n")
     return ExitStatus.OK

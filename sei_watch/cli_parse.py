@@ -166,6 +166,10 @@ def cmd_parse(args: argparse.Namespace, io: Io) -> ExitStatus:
         io.stderr.writelines(f"  {line}\n" for line in invalid)
         return ExitStatus.INVALID_PAYLOAD
     if args.post:
+        refusal = report.refusal()
+        if refusal is not None:
+            io.stderr.write(f"sei-watch: not posted: {refusal}\n")
+            return ExitStatus.INVALID_PAYLOAD
         return _post(io, settings, report, state, args.timeout)
     return ExitStatus.PROBLEMS if asm.problems else ExitStatus.OK
 

@@ -159,23 +159,39 @@ class SeiClient:
         return Outcome(kind="dead", status=status, message=msg or resp.reason)
 
     def register(self, *, name: str, integration_id: str, type_: str = "jenkins") -> str:
-        """Create a CI/CD instance and return its GUID (the documented call, then the one that
-        works: the documented one answers 400 "job_name/pipeline field is missing")."""
-
+        """Create a CI/CD instance (`POST /v1/cicd/instances`) and return its GUID."""
         body = json.dumps({"name": name, "integration_id": integration_id, "type": type_})
-        first = self._post("/v1/custom-cicd", body.encode())
-        doc = _json(first)
-        if first.status_code in (200, 201, 202) and isinstance(doc.get("id"), str):
-            return str(doc["id"])
-        if first.status_code in (401, 403):
-            raise DeliveryError(f"SEI refused the API key ({first.status_code})")
         resp = self._post("/v1/cicd/instances", body.encode())
         doc = _json(resp)
         if resp.status_code in (200, 201, 202) and isinstance(doc.get("id"), str):
             return str(doc["id"])
+        if resp.status_code in (401, 403):
+            raise DeliveryError(f"SEI refused the API key ({resp.status_code})")
         raise DeliveryError(
             f"SEI did not create the instance ({resp.status_code}): {_message(resp)}"
         )
+
+    def instance_known(self, guid: str) -> bool | None:
+        """Whether SEI has the CI/CD instance `guid` (`GET /v1/cicd/instances/{id}`): True,
+        False, or None where the answer cannot tell (no permission, another error)."""
+        headers = {"Authorization": f"ApiKey {self._key}"}
+        try:
+            resp = self._session.get(
+                f"{self.base}/v1/cicd/instances/{guid}",
+                headers=headers,
+                timeout=self._timeout,
+                verify=self._verify,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            raise DeliveryError(
+                f"{type(exc).__name__} asking {self.base} for the instance"
+            ) from exc
+        if resp.status_code == 200:
+            return True
+        if resp.status_code == 404:
+            return False
+        return None
 
 
 def _json(resp: requests.Response) -> dict[str, Any]:

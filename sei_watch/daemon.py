@@ -25,7 +25,7 @@ from .logs import register_secret
 from .notify import Notifier
 from .outbox import Outbox
 from .plugins import Registry, load_parsers
-from .report import build_report, given_for
+from .report import build_report, given_for, require_instance
 from .sender import Sender
 from .state import BuildState
 from .timelines import TimelineStore
@@ -68,6 +68,7 @@ class Daemon:
         settings = load_settings(self.config, self.environ)
         if not settings.watches:
             raise ConfigError(f"{settings.source}: no [[watch]] table: nothing to watch")
+        require_instance(settings)
         registry = load_parsers(settings.parsers)
         for failure in registry.failures:
             log.warning("plugin.failed", error=failure)
@@ -263,6 +264,7 @@ class Daemon:
                 reason=prob.reason,
                 parser=prob.parser,
             )
+        refusal = report.refusal()
         if report.invalid:
             log.error(
                 "payload.invalid",
@@ -271,6 +273,10 @@ class Daemon:
                 problems=report.invalid,
                 action="fix the fields in [[watch]] fields or the marker",
             )
+        elif refusal is not None:
+            # Not marked reported: once the config is fixed (SIGHUP), a rescan posts it.
+            log.error("payload.refused", key=key, dir=str(cand.dir), reason=refusal)
+            return
         else:
             queued = self.outbox.enqueue(report.payload)
             self.wake_sender.set()

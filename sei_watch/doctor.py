@@ -13,7 +13,7 @@ from pathlib import Path
 
 import requests
 
-from .client import resolve_base
+from .client import SeiClient, resolve_base
 from .config import Settings, find_config, load_settings
 from .delivery import OUTBOX_FILE, load_api_key
 from .errors import SeiWatchError
@@ -94,8 +94,15 @@ def _sei(s: Settings, env: Mapping[str, str]) -> Check:
     )
 
 
-def _guid(s: Settings) -> Check:
-    guid = s.sei.instance_guid or str(s.fields.get("instance_guid") or "")
+_FLAG = (
+    "if SEI answers 202 and still shows nothing, ask Harness to enable the account's "
+    "SEI_ENABLE_CUSTOM_CICD feature flag"
+)
+
+
+def _guid(s: Settings, env: Mapping[str, str]) -> Check:
+    guid = str(s.fields.get("instance_guid") or "")
+    fix = "sei-watch register --integration-id ID --name NAME --write-config"
     try:
         uuid.UUID(guid)
     except ValueError:
@@ -103,9 +110,38 @@ def _guid(s: Settings) -> Check:
             "instance guid",
             False,
             f"{guid or '(not set)'} is not a UUID; SEI accepts the post with 202 and then drops it",
-            "sei-watch register --integration-id ID --name NAME --write-config",
+            fix,
         )
-    return Check("instance guid", True, guid)
+    try:
+        client = SeiClient(
+            s.sei.url or "",
+            load_api_key(s, env),
+            connect_timeout=s.sei.connect_timeout,
+            read_timeout=10,
+            ca_bundle=s.sei.ca_bundle,
+        )
+        try:
+            known = client.instance_known(guid)
+        finally:
+            client.close()
+    except SeiWatchError as exc:
+        return Check("instance guid", True, f"{guid}; SEI could not be asked ({exc})", _FLAG)
+    if known is False:
+        return Check(
+            "instance guid",
+            False,
+            f"{guid} is not registered in SEI: every run would be accepted (202) and dropped",
+            fix,
+        )
+    if known is None:
+        return Check(
+            "instance guid",
+            True,
+            f"{guid}; SEI did not say whether it is registered (the key may not read "
+            "instances): check it in SEI's CI/CD settings",
+            _FLAG,
+        )
+    return Check("instance guid", True, f"{guid} is registered in SEI", _FLAG)
 
 
 def _roots(s: Settings) -> Iterator[Check]:
@@ -246,7 +282,7 @@ def run_checks(
     steps: list[Callable[[], Check | Iterator[Check]]] = [
         lambda: _api_key(settings, environ),
         lambda: _sei(settings, environ),
-        lambda: _guid(settings),
+        lambda: _guid(settings, environ),
         lambda: _roots(settings),
         lambda: _inotify(settings),
         lambda: _state(settings),

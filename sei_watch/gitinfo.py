@@ -15,7 +15,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .errors import SeiWatchError
 
-__all__ = ["Git", "GitError", "GitFacts", "clean_url", "gather", "is_sha", "normalise_branch"]
+__all__ = [
+    "Git",
+    "GitError",
+    "GitFacts",
+    "clean_url",
+    "gather",
+    "is_remote_url",
+    "is_sha",
+    "normalise_branch",
+]
 
 ZERO_SHA = "0" * 40
 _SHA = re.compile(r"[0-9a-f]{40}\Z")
@@ -45,6 +54,20 @@ def clean_url(url: str) -> str:
     user = parts.username if parts.scheme == "ssh" and parts.username == "git" else None
     netloc = f"{user}@{host}" if user else host
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+_SCP = re.compile(r"^(?:[\w.-]+@)?[\w.-]+\.[\w.-]+:(?!//)[^\s]+$|^[\w.-]+@[\w.-]+:[^\s]+$")
+
+
+def is_remote_url(url: str) -> bool:
+    """Whether `url` names a repository on a server (https, ssh, git, scp-style), not a path
+    on this machine (a plain path, `file://`), which SEI could never link to anything."""
+    url = url.strip()
+    if "://" in url:
+        return urlsplit(url).scheme in ("http", "https", "ssh", "git", "git+ssh") and bool(
+            urlsplit(url).hostname
+        )
+    return bool(_SCP.match(url))
 
 
 def normalise_branch(ref: str | None) -> str | None:
@@ -141,7 +164,8 @@ class Git:
 
     def remote_url(self, remote: str = "origin") -> str | None:
         proc = self.run("remote", "get-url", remote, check=False)
-        return clean_url(proc.stdout.strip()) if proc.returncode == 0 and proc.stdout else None
+        url = proc.stdout.strip() if proc.returncode == 0 else ""
+        return clean_url(url) if url and is_remote_url(url) else None
 
 
 @dataclass(slots=True)

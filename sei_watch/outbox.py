@@ -24,6 +24,7 @@ import structlog
 
 from .errors import OutboxError, OutboxFull
 from .outbox_store import SqliteStore, file_bytes
+from .payload import storable_update
 
 __all__ = ["Outbox", "Row", "payload_key"]
 
@@ -94,18 +95,31 @@ class Outbox(SqliteStore):
     # -- the queue -------------------------------------------------------------------------
 
     def enqueue(self, payload: Mapping[str, Any]) -> Enqueued:
-        """Store a payload durably. Same key and body: nothing. New body: replace (and send
-        again if the old one was delivered). Refused loudly when the outbox is full."""
+        """Store a payload durably. Same key and body: nothing. New body: replace; once the
+        old one was delivered, only its artifacts and stages (what SEI takes from a re-post),
+        and nothing at all when only run fields changed. Refused loudly when full."""
         guid, job, number = payload_key(payload)
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
         digest = hashlib.sha256(body).hexdigest()
         now = self._clock()
         with self._write() as db:
             row = db.execute(
-                "SELECT id, body_hash, state FROM outbox WHERE instance_guid=? AND job=? "
+                "SELECT id, body_hash, state, body FROM outbox WHERE instance_guid=? AND job=? "
                 "AND build_number=?",
                 (guid, job, number),
             ).fetchone()
+            if row is not None and row[1] != digest and row[2] == "delivered":
+                # SEI holds the run and the first write wins: send only what it still takes.
+                merged, ignored = storable_update(json.loads(row[3]), payload)
+                if ignored:
+                    log.warning(
+                        "payload.late_change_ignored",
+                        key=f"{job}#{number}",
+                        fields=ignored,
+                        reason="SEI keeps a run's fields from its first post",
+                    )
+                body = json.dumps(merged, separators=(",", ":"), ensure_ascii=False).encode()
+                digest = hashlib.sha256(body).hexdigest()
             if row is not None and row[1] == digest:
                 return "unchanged"
             if row is None:

@@ -5,22 +5,41 @@ Validation reports every problem at once, each with its JSON path, so a user fix
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, Final, TypeGuard
 
 __all__ = [
     "FIELD_TYPES",
+    "ID_LIMIT",
     "NAME_LIMIT",
     "REQUIRED",
     "RESULTS",
+    "STAGE_TEXT_LIMIT",
     "STATES",
+    "STEP_TEXT_LIMIT",
+    "fit",
+    "instant_ms",
+    "is_provisional",
+    "iso_instant",
+    "node_id",
     "normalise_result",
     "shorten",
+    "storable_update",
     "validate",
 ]
 
+# SEI's columns: what is longer is cut by the server, so we cut it ourselves, where it shows.
 NAME_LIMIT: Final = 50
+ID_LIMIT: Final = 50
+STAGE_TEXT_LIMIT: Final = 200
+STEP_TEXT_LIMIT: Final = 50
+# Times outside these years are a producer's mistake (gotestsum's 0001-01-01), not a build.
+_EARLIEST_MS: Final = 946_684_800_000  # 2000-01-01
+_LATEST_MS: Final = 4_102_444_800_000  # 2100-01-01
+_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z\Z")
 RESULTS: Final = ("SUCCESS", "FAILURE", "UNSTABLE", "ABORTED", "NOT_BUILT")
 STATES: Final = ("FINISHED", "SKIPPED", "NOT_BUILT")
 REQUIRED: Final = (
@@ -88,13 +107,24 @@ _SYNONYMS: Final = {
         "not_run",
         "notrun",
         "manual",
-        "pending",
         "none",
     ),
 }
 _RESULT_OF = {word: result for result, words in _SYNONYMS.items() for word in words}
 _SHA = re.compile(r"[0-9a-f]{40}\Z")
 _MIN_EPOCH_MS: Final = 100_000_000_000  # 1973 in ms; anything smaller is seconds by mistake
+
+
+# Words a CI says while the build is still going: SEI keeps the first result it is sent.
+_PROVISIONAL: Final = frozenset(
+    ("running", "pending", "in_progress", "inprogress", "queued", "started", "created", "waiting")
+)
+
+
+def is_provisional(text: str | None) -> bool:
+    """Whether a CI's status word means the build has not finished yet."""
+    word = (text or "").strip().lower().replace("-", "_").replace(" ", "_")
+    return word in _PROVISIONAL
 
 
 def normalise_result(text: str | None) -> str | None:
@@ -115,6 +145,58 @@ def shorten(name: str, limit: int = NAME_LIMIT) -> str:
     return f"{name[:head]}...{name[len(name) - (keep - head) :]}"
 
 
+def fit(text: str, limit: int) -> str:
+    """`text` on one line within `limit` characters, cut at the end with an ellipsis."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
+def node_id(path: tuple[str, ...]) -> str:
+    """A stage or step id from its place in the build (the names from the top), so a re-post
+    upserts the same rows; within 50 characters, the tail hashed when the path is longer."""
+    text = "/".join(" ".join(part.split()) for part in path)
+    if len(text) <= ID_LIMIT:
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:10]
+    return f"{text[: ID_LIMIT - 11]}~{digest}"
+
+
+def iso_instant(ms: int) -> str | None:
+    """Epoch ms as SEI's stage clock wants it (`Instant.parse`: ISO-8601 UTC, ms, `Z`); None
+    for a time no build can have."""
+    if not _EARLIEST_MS <= ms < _LATEST_MS:
+        return None
+    when = datetime.fromtimestamp(ms / 1000, UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def instant_ms(text: Any) -> int | None:
+    """The epoch ms of an ISO instant we wrote (or a number, as older payloads held)."""
+    if _is_int(text):
+        return text
+    if not isinstance(text, str) or not _INSTANT.match(text):
+        return None
+    when = datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+    frac = (text[20:-1] if "." in text else "").ljust(3, "0")[:3]
+    return int(when.timestamp()) * 1000 + int(frac)
+
+
+# What SEI takes from a second post of a run: it replaces the artifacts and upserts stages by id;
+# every other field keeps the value of the first post.
+_REPOSTABLE: Final = ("artifacts", "job_run")
+
+
+def storable_update(
+    sent: Mapping[str, Any], new: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """The body to post again for a run SEI may already hold: `sent`'s run fields with `new`'s
+    artifacts and stages; and the fields whose change SEI would ignore."""
+    merged = {k: v for k, v in sent.items() if k not in _REPOSTABLE}
+    merged.update({k: new[k] for k in _REPOSTABLE if k in new})
+    ignored = sorted(k for k in {*sent, *new} if k not in _REPOSTABLE and sent.get(k) != new.get(k))
+    return merged, ignored
+
+
 def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -125,13 +207,19 @@ def _check_node(node: Any, path: str, out: list[str], *, kind: str) -> None:
         return
     if not isinstance(node.get("id"), str) or not node.get("id"):
         out.append(f"{path}.id: required, a non-empty string")
+    elif len(node["id"]) > ID_LIMIT:
+        out.append(f"{path}.id: {len(node['id'])} characters, the limit is {ID_LIMIT}")
     name = node.get("displayName")
     if not isinstance(name, str) or not name.strip():
         out.append(f"{path}.displayName: required, a non-empty string")
     elif len(name) > NAME_LIMIT:
         out.append(f"{path}.displayName: {len(name)} characters, the limit is {NAME_LIMIT}")
-    if not isinstance(node.get("displayDescription", ""), str):
+    text = node.get("displayDescription", "")
+    limit = STAGE_TEXT_LIMIT if kind == "stage" else STEP_TEXT_LIMIT
+    if not isinstance(text, str):
         out.append(f"{path}.displayDescription: must be a string")
+    elif len(text) > limit:
+        out.append(f"{path}.displayDescription: {len(text)} characters, the limit is {limit}")
     if node.get("result") not in RESULTS:
         out.append(f"{path}.result: {node.get('result')!r} is not one of {', '.join(RESULTS)}")
     if node.get("state") not in STATES:
@@ -139,8 +227,13 @@ def _check_node(node: Any, path: str, out: list[str], *, kind: str) -> None:
     dur = node.get("durationInMillis")
     if not _is_int(dur) or dur < 0:
         out.append(f"{path}.durationInMillis: required, a whole number of ms >= 0")
-    if "startTime" in node and (not _is_int(node["startTime"]) or node["startTime"] < 0):
-        out.append(f"{path}.startTime: must be epoch ms")
+    if "startTime" in node and (
+        not isinstance(node["startTime"], str) or not _INSTANT.match(node["startTime"])
+    ):
+        out.append(
+            f"{path}.startTime: {node['startTime']!r} is not an ISO-8601 UTC instant "
+            "(SEI drops every stage of the run)"
+        )
 
 
 def _check_artifact(art: Any, path: str, out: list[str]) -> None:
@@ -151,7 +244,9 @@ def _check_artifact(art: Any, path: str, out: list[str]) -> None:
         if not isinstance(art.get(flag), bool):
             out.append(f"{path}.{flag}: required, true or false")
     for key in ("type", "location", "name", "qualifier"):
-        if not isinstance(art.get(key), str) or not art.get(key):
+        # SEI names a container `nginx:1.25` with no location, as Harness CD records it.
+        optional = key == "location" and art.get("type") == "container"
+        if not isinstance(art.get(key), str) or not (art.get(key) or optional):
             out.append(f"{path}.{key}: required, a non-empty string")
     if not isinstance(art.get("hash", ""), str):
         out.append(f"{path}.hash: must be a string")

@@ -21,7 +21,14 @@ from .state import BuildState
 from .watches import WatchSpec
 from .workspace import ScanResult, scan
 
-__all__ = ["Given", "Report", "build_report", "given_for"]
+__all__ = ["Given", "Report", "build_report", "given_for", "require_instance"]
+
+NO_GUID = (
+    "instance_guid is not set, and SEI drops runs of an instance it does not know (after "
+    "answering 202). Create one with `sei-watch register --integration-id ID --name NAME "
+    "--write-config`, or set [sei] instance_guid (SEI_WATCH_SEI_INSTANCE_GUID) to a registered "
+    "instance's GUID"
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,6 +63,20 @@ class Report:
         """`JOB#BUILD_NUMBER`, as the outbox and the logs name a build."""
         return f"{self.payload.get('job_full_name')}#{self.payload.get('build_number')}"
 
+    def refusal(self) -> str | None:
+        """Why this payload must not be posted, or None. SEI answers 202 to a run of an
+        unregistered instance and then drops it, and keeps the first result it is sent."""
+        if any(key == "instance_guid" for key, _ in self.assembly.defaults):
+            return NO_GUID
+        if self.context.provisional and self.assembly.sources.get("result", "").startswith(
+            "derived"
+        ):
+            return (
+                f"the build has not finished ({self.context.provisional}), and SEI keeps the "
+                "first result it is sent: report it once it has finished"
+            )
+        return None
+
     def remember(self, state: BuildState) -> None:
         """Once queued: this build's HEAD is the start of the job's next commit range."""
         if self.head:
@@ -63,6 +84,19 @@ class Report:
             state.record(
                 str(p["instance_guid"]), str(p["job_full_name"]), self.head, int(p["build_number"])
             )
+
+
+def require_instance(settings: Settings) -> None:
+    """Refuse a config that posts builds with no instance GUID for any of them: the daemon and
+    backfill would only ever send runs that SEI drops."""
+    if settings.fields.get("instance_guid"):
+        return
+    if (
+        all("instance_guid" in w.fields or "{instance_guid}" in w.pattern for w in settings.watches)
+        and settings.watches
+    ):
+        return
+    raise ConfigError(f"{settings.source}: {NO_GUID}")
 
 
 def given_for(watch: WatchSpec, captures: Mapping[str, str]) -> Given:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from .payload import instant_ms
 from .summary import fmt_ms
 
 __all__ = ["Row", "render_html", "render_text", "rows_of"]
@@ -33,13 +34,15 @@ def rows_of(payload: Mapping[str, Any]) -> list[Row]:
     rows: list[Row] = []
     cursor = 0
     for stage in payload.get("job_run", {}).get("stages", []):
-        start = stage["startTime"] - base if "startTime" in stage else cursor
+        at = instant_ms(stage.get("startTime"))
+        start = at - base if at is not None else cursor
         rows.append(
             Row(stage["displayName"], 0, max(start, 0), stage["durationInMillis"], stage["result"])
         )
         inner = start
         for step in stage.get("steps", []):
-            s = step["startTime"] - base if "startTime" in step else inner
+            step_at = instant_ms(step.get("startTime"))
+            s = step_at - base if step_at is not None else inner
             rows.append(
                 Row(step["displayName"], 1, max(s, 0), step["durationInMillis"], step["result"])
             )

@@ -9,7 +9,8 @@ from .paths import ROOT
 
 
 def test_demo_posts_every_example_and_shows_it() -> None:
-    """The demo exits 0, the stand-in received every example, timelines and problems shown."""
+    """The demo exits 0: the stand-in stored every example with all its stages and steps, the
+    CI image links to its deployment in every correlation mode; timelines and problems shown."""
     proc = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "demo.py")],
         capture_output=True,
@@ -19,11 +20,13 @@ def test_demo_posts_every_example_and_shows_it() -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     examples = sorted(p.name for p in (ROOT / "examples").iterdir() if p.is_dir())
-    assert f"received {len(examples)} of {len(examples)} builds" in proc.stdout
+    assert f"SEI stored {len(examples)} of {len(examples)} builds" in proc.stdout
     for name in examples:
         assert f"== {name}  result" in proc.stdout
-    assert "deployed: envoyproxy/envoy:v1.30.1, registry.example.com/shop/cart:1.14.2" in (
-        proc.stdout
-    )
+    assert "stored stages 4/4, steps 2/2" in proc.stdout  # the GitLab job, every section
+    assert "deployed: envoy:v1.30.1, cart:1.14.2" in proc.stdout
+    for mode in ("name_qualifier", "name_qualifier_location", "hash"):
+        assert f"CI->CD links ({mode}): buildx-ci -> deploy-cd" in proc.stdout
+    assert "dropped after the 202" not in proc.stdout
     assert "problem: test-results/junit.xml:3: not well-formed XML" in proc.stdout
     assert "step_script      |" in proc.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import tempfile
@@ -33,15 +34,21 @@ def box(tmp_path: Path) -> Outbox:
 
 
 def test_enqueue_is_idempotent_per_key(box: Outbox) -> None:
-    """Same key and body: no-op. New body: replaced. After delivery: queued again."""
+    """Same key and body: no-op. New body: replaced. After delivery, SEI's first write wins:
+    a changed run field alone is not sent, new artifacts are, with the first run fields."""
     assert box.enqueue(payload()) == "queued"
     assert box.enqueue(payload()) == "unchanged"
     assert box.enqueue(payload(result="FAILURE")) == "replaced"
     (row,) = box.claim()
     assert box.delivered(row)
     assert box.enqueue(payload(result="FAILURE")) == "unchanged"
-    assert box.enqueue(payload(result="UNSTABLE")) == "requeued"
-    assert box.stats()["pending"] == 1
+    assert box.enqueue(payload(result="UNSTABLE")) == "unchanged"
+    assert box.stats()["pending"] == 0
+    art = {"type": "jar", "name": "a", "qualifier": "1", "location": "x", "input": False}
+    assert box.enqueue(payload(result="UNSTABLE", artifacts=[art])) == "requeued"
+    (again,) = box.claim()
+    body = json.loads(again.body or b"")
+    assert (body["result"], body["artifacts"]) == ("FAILURE", [art])
 
 
 def test_replaced_while_in_flight_is_sent_again(box: Outbox) -> None:

@@ -42,7 +42,7 @@ def good() -> dict[str, Any]:
                             "result": "SUCCESS",
                             "state": "FINISHED",
                             "durationInMillis": 900,
-                            "startTime": 1_750_000_000_000,
+                            "startTime": "2025-06-15T15:06:40.000Z",
                         }
                     ],
                 }
@@ -53,8 +53,8 @@ def good() -> dict[str, Any]:
                 "input": False,
                 "output": True,
                 "type": "container",
-                "location": "ghcr.io/a/b:1",
-                "name": "ghcr.io/a/b",
+                "location": "ghcr.io/a",
+                "name": "b",
                 "qualifier": "1",
                 "hash": "",
                 "metadata": {"k": "v"},
@@ -193,10 +193,14 @@ def test_commit_ids_are_full_shas(sha: Any) -> None:
 
 @pytest.mark.parametrize("key", ["type", "location", "name", "qualifier"])
 def test_artifact_identity_fields_required(key: str) -> None:
-    """An artifact without type, location, name or qualifier is reported."""
-    assert f"$.artifacts[0].{key}: required, a non-empty string" in validate(
-        broken(f"artifacts.0.{key}", "")
-    )
+    """An artifact without type, name or qualifier is reported; a container may have no
+    location (SEI names `nginx:1.25` so), any other type may not."""
+    payload = broken(f"artifacts.0.{key}", "")
+    problem = f"$.artifacts[0].{key}: required, a non-empty string"
+    assert (problem in validate(payload)) == (key != "location")
+    if key == "location":
+        payload["artifacts"][0]["type"] = "jar"
+        assert problem in validate(payload)
 
 
 def test_artifact_metadata_is_a_string_map() -> None:
