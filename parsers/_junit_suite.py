@@ -67,6 +67,7 @@ class SuiteCounter:
         "flags",
         "flaky",
         "has_child_suite",
+        "merged",
         "missing",
         "negative",
         "seen",
@@ -75,7 +76,7 @@ class SuiteCounter:
     def __init__(self, attrs: dict[str, str]) -> None:
         self.attrs = attrs
         self.counts = [0, 0, 0, 0]
-        self.flaky = self.attempts = self.cases = 0
+        self.flaky = self.attempts = self.cases = self.merged = 0
         self.missing = self.negative = self.bad = self.ambiguous = 0
         self.case_secs = self.alt_secs = 0.0
         self.details: list[CaseFailure] = []
@@ -151,6 +152,7 @@ class SuiteCounter:
         outcome = PASS
         marks = 0
         if len(case):
+            rerun = PASS
             for child in case:
                 tag = child.tag
                 level = _RESULT_TAGS.get(tag)
@@ -161,7 +163,10 @@ class SuiteCounter:
                     self.attempts += 1
                 elif tag in _RERUN_TAGS:
                     self.attempts += 1
-                    outcome = max(outcome, _RERUN_TAGS[tag])
+                    rerun = max(rerun, _RERUN_TAGS[tag])
+            # Surefire: <failure> with <rerunError>s is a failure that failed again; the first
+            # element decides, a rerun only when nothing else says how the case ended.
+            outcome = outcome if outcome != PASS else rerun
             if outcome >= FAIL and len(self.details) < MAX_DETAILS:
                 self._detail(case, outcome)
         if outcome == PASS and (get("status") in _SKIP_WORDS or get("result") in _SKIP_WORDS):
@@ -191,9 +196,13 @@ class SuiteCounter:
         # PHPUnit and Codeception write `class`, not `classname`.
         key = hash((get("classname") or get("class") or get("file") or "", name))
         old = seen.get(key)
-        if old is not None:  # another attempt of the same test: the last one decides
+        # A repeat right after a failed or errored attempt is a retry: the last attempt
+        # decides, and a pass makes it flaky. Any other repeat is a test of its own (go test
+        # -count=3, parametrised cases sharing a name), counted as the producer counts it.
+        if old is not None and old & 3 >= FAIL:
             self._count(old, -1)
             state |= old & FAILED_BIT
+            self.merged += 1
         seen[key] = state
         if state == PASS:
             self.counts[PASS] += 1
@@ -259,9 +268,12 @@ class SuiteCounter:
         if self.cases == 0:
             if self.has_child_suite:
                 return None
-            return self._from_attributes(name, source, stated, start, partial)
+            counted = self._from_attributes(name, source, stated, start, partial)
+            # A suite with no cases that claims none (Cypress' "Root Suite") is no step.
+            return counted if counted.tests or partial else None
         suite_secs, case_secs = self._seconds()
         for label, n in (
+            ("retries_merged", self.merged),
             ("case_time_missing", self.missing),
             ("negative_time", self.negative),
             ("case_time_bad", self.bad),

@@ -33,6 +33,7 @@ class _Stream:
         self.source, self.fallback = source, fallback
         self.done: list[SuiteSummary] = []  # finished, not yet handed on
         self.emitted = 0
+        self.closed = 0  # suites ended, those with no test case included
         self.stack: list[tuple[Any, SuiteCounter]] = []
 
     def run(self, fh: BinaryIO, *, recover: bool) -> Iterator[SuiteSummary]:
@@ -63,6 +64,7 @@ class _Stream:
                 )
                 continue
             _, counter = self.stack.pop()
+            self.closed += 1
             counter.drain(elem, keep_last=False)
             summary = counter.summary(self.source, self.fallback, partial=False)
             if summary is not None:
@@ -142,7 +144,7 @@ class JUnitParser:
             except XMLSyntaxError as exc:
                 yield from self._after_error(exc, fh, ctx=ctx, path=path, stream=stream)
                 return
-            if not stream.emitted:
+            if not stream.emitted and not stream.closed:
                 raise ParseError(_no_suites(fh))
 
     def _after_error(

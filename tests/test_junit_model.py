@@ -43,9 +43,10 @@ case_st = st.fixed_dictionaries(
 
 
 def outcome(case: dict[str, Any]) -> int:
-    level = 0
-    for child in case["children"]:
-        level = max(level, SEVERITY.get(child, RERUN.get(child, 0)))
+    """failure/error/skipped decide; rerun elements only when none of those is there."""
+    level = max((SEVERITY.get(c, 0) for c in case["children"]), default=0)
+    if level == 0:
+        level = max((RERUN.get(c, 0) for c in case["children"]), default=0)
     if level == 0 and case["status"] == "notrun":
         level = 1
     return level
@@ -53,23 +54,27 @@ def outcome(case: dict[str, Any]) -> int:
 
 def model(cases: list[dict[str, Any]]) -> dict[str, int]:
     """The README's rules, written the plain way."""
-    tests: dict[object, tuple[int, bool, bool]] = {}  # key -> (outcome, ever failed, flaky mark)
+    tests: list[tuple[int, bool, bool]] = []  # (outcome, ever failed, flaky mark)
+    last: dict[object, int] = {}  # key -> index of its latest test in `tests`
     attempts = 0
     for i, case in enumerate(cases):
         level = outcome(case)
         marks = any(c.startswith("flaky") for c in case["children"])
         attempts += 1 + sum(c.startswith(("flaky", "rerun")) for c in case["children"])
         key: object = (case["cls"], case["name"]) if case["name"] else i
-        before = tests.get(key)
-        ever = level >= 2 or (before is not None and before[1])
-        tests[key] = (level, ever, marks)
-    levels = [t[0] for t in tests.values()]
+        at = last.get(key)
+        if at is not None and tests[at][0] >= 2:  # a retry of a failed attempt
+            tests[at] = (level, True, marks)
+        else:  # a test of its own, a repeated name included
+            last[key] = len(tests)
+            tests.append((level, level >= 2, marks))
+    levels = [t[0] for t in tests]
     return {
         "tests": len(tests),
         "failures": levels.count(2),
         "errors": levels.count(3),
         "skipped": levels.count(1),
-        "flaky": sum(1 for lv, ever, marks in tests.values() if lv == 0 and (ever or marks)),
+        "flaky": sum(1 for lv, ever, marks in tests if lv == 0 and (ever or marks)),
         "attempts": attempts,
     }
 
