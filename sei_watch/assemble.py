@@ -202,6 +202,13 @@ def _artifact(a: Artifact) -> dict[str, Any]:
     }
 
 
+def _missing(a: Artifact) -> list[str]:
+    """The fields SEI requires that an artifact record leaves empty (a container may have no
+    location: SEI names `nginx:1.25` so)."""
+    need = ("type", "name", "qualifier") + (() if a.type == "container" else ("location",))
+    return [key for key in need if not getattr(a, key)]
+
+
 def _spans(stages: list[Stage], facts: list[BuildFacts]) -> tuple[int | None, int | None]:
     """The earliest start and latest end the files state; a time no build can have (year 1,
     year 3000) is not one of them."""
@@ -234,6 +241,14 @@ def assemble(records: Iterable[Record], given: AssemblyInput) -> Assembly:
             facts.append(rec)
         elif isinstance(rec, ParseProblem):
             problems.append(rec)
+        elif missing := _missing(rec):
+            problems.append(
+                ParseProblem(
+                    path=rec.source or "(parser)",
+                    reason=f"artifact {rec.name or '(unnamed)'} is missing {', '.join(missing)}; "
+                    "it is not sent",
+                )
+            )
         else:
             artifacts.setdefault(rec.key, rec)
     all_stages = stages + ([_tests_stage(suites, given.tests_stage)] if suites else [])
@@ -261,6 +276,8 @@ def assemble(records: Iterable[Record], given: AssemblyInput) -> Assembly:
     if "start_time" not in p:
         if start is None:
             start = given.now_ms - sum(s.duration_ms for s in all_stages)
+            if iso_instant(start) is None:  # stages that claim decades: start now instead
+                start = given.now_ms
             defaults.append(("start_time", "no file states a start; taken as now minus the stages"))
         else:
             src["start_time"] = "derived: the earliest start the files state"

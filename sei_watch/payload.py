@@ -154,7 +154,7 @@ def fit(text: str, limit: int) -> str:
 def node_id(path: tuple[str, ...]) -> str:
     """A stage or step id from its place in the build (the names from the top), so a re-post
     upserts the same rows; within 50 characters, the tail hashed when the path is longer."""
-    text = "/".join(" ".join(part.split()) for part in path)
+    text = "/".join(" ".join(part.split()) or "(unnamed)" for part in path)
     if len(text) <= ID_LIMIT:
         return text
     digest = hashlib.sha256(text.encode()).hexdigest()[:10]

@@ -55,10 +55,10 @@ def parse_file(
         return [ParseProblem(path=rel, reason=exc.reason, line=exc.line, parser=lp.name)]
     except SeiWatchError as exc:
         return [ParseProblem(path=rel, reason=str(exc), parser=lp.name)]
-    except (OSError, ValueError, LookupError, TypeError, ArithmeticError) as exc:
+    except Exception as exc:  # RecursionError and MemoryError included
         # A parser bug or an unexpected file must cost this file only, never the build.
-        log.warning("parser.crashed", parser=lp.name, path=rel, error=repr(exc))
-        return [ParseProblem(path=rel, reason=f"parser failed: {exc!r}", parser=lp.name)]
+        log.warning("parser.crashed", parser=lp.name, path=rel, error=repr(exc)[:500])
+        return [ParseProblem(path=rel, reason=f"parser failed: {exc!r}"[:500], parser=lp.name)]
 
 
 def _walk(root: Path, exclude: GlobSet) -> Iterator[tuple[Path, PurePosixPath, str]]:

@@ -188,14 +188,14 @@ def test_github_gh_cli_log_names_steps_by_their_column() -> None:
             "maven-timestamps.log",
             [
                 (
-                    "cart 2.1.0",
+                    "cart",
                     T0 + 500,
-                    29010,
+                    28520,  # from its header (00.500) to the last timestamped line (29.020)
                     "SUCCESS",
                     [
                         ("maven-resources-plugin:3.3.1:resources", 1000, "SUCCESS"),
                         ("maven-compiler-plugin:3.13.0:compile", 7000, "SUCCESS"),
-                        ("maven-surefire-plugin:3.2.5:test", 20510, "SUCCESS"),
+                        ("maven-surefire-plugin:3.2.5:test", 20020, "SUCCESS"),
                     ],
                 )
             ],

@@ -4,15 +4,18 @@ regexes), never our own earlier output."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lxml import etree
 
 from parsers.junit import JUnitParser
 from parsers.test_native import CTestParser, RobotParser
-from sei_watch.plugins import ParseContext
-from sei_watch.records import ParseProblem, SuiteSummary
+from sei_watch.plugins import ParseContext, load_parsers
+from sei_watch.records import ParseProblem, Stage, SuiteSummary
+from sei_watch.workspace import parse_file
 
 from .paths import corpus_dir
 
@@ -122,3 +125,80 @@ def test_go_junit_report_root_counts() -> None:
         assert tests == int(root.get("tests", "0")), path.name
         assert bad == int(root.get("failures", "0")) + int(root.get("errors", "0")), path.name
         assert skipped == int(root.get("skipped", "0")), path.name
+
+
+# -- logs ------------------------------------------------------------------------------------
+
+LOGS = REAL / "logs"
+_MODULE = re.compile(rb"(?m)^\[INFO\] Building ([^:\r\n]+?)(?: +\[\d+/\d+\])?\r?$")
+_MOJO = re.compile(rb"(?m)^\[INFO\] --- \S+ (?:\([^)]*\) )?@ (\S+) ---")
+
+
+def _records(parser: str, path: Path) -> list[Any]:
+    lp = load_parsers().get(parser)
+    return parse_file(lp, path, path.parent)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "analysis-model-maven.txt",
+        "analysis-model-maven-enforcer.log",
+        "analysis-model-maven-error-prone.log",
+        "analysis-model-eclipse-maven-withjavadoc.log",
+    ],
+)
+def test_maven_logs_keep_their_modules(name: str) -> None:
+    """Maven logs with and without a Reactor Summary: a stage per module header (else per
+    `@ module` of the mojo headers), a step per mojo execution, counted here by regex."""
+    data = (LOGS / name).read_bytes()
+    records = _records("log-maven", LOGS / name)
+    stages = [r for r in records if isinstance(r, Stage)]
+    assert not [r for r in records if isinstance(r, ParseProblem)]
+    # The header's trailing version is no part of the name (`Building x 0.0.1-SNAPSHOT`).
+    modules = [re.sub(r" \d[\w.+-]*$", "", m.decode().strip()) for m in _MODULE.findall(data)]
+    mojo_modules = [m.decode() for m in _MOJO.findall(data)]
+    expected = modules or list(dict.fromkeys(mojo_modules))
+    assert [s.name for s in stages] == expected
+    assert sum(len(s.steps) for s in stages) == len(mojo_modules)
+
+
+def test_maven_enforcer_log_is_timed_from_its_total() -> None:
+    """A one-module build cut short: its module lasts the log's own `Total time: 7.251 s`,
+    ending at `Finished at`, and carries the BUILD FAILURE."""
+    (stage,) = [r for r in _records("log-maven", LOGS / "analysis-model-maven-enforcer.log")
+                if isinstance(r, Stage)]  # fmt: skip
+    assert (stage.name, stage.duration_ms, stage.result) == ("warnings-ng", 7251, "FAILURE")
+
+
+def test_buildkite_raw_agent_log() -> None:
+    """The raw agent log (OSC `_bk;t=` times, CR/CRLF, ANSI): a stage per ~~~/---/+++ header,
+    each starting at its header's own timestamp, found here by regex."""
+    data = (LOGS / "buildkite-bash-example.log").read_bytes()
+    headers = re.findall(rb"(?:^|[\r\n])\x1b_bk;t=(\d+)\x07(?:~~~|---|\+\+\+) ([^\r\n]*)", data)
+    stages = [r for r in _records("log-buildkite", LOGS / "buildkite-bash-example.log")
+              if isinstance(r, Stage)]  # fmt: skip
+    assert [(s.start_ms, s.name) for s in stages] == [
+        (int(t), " ".join(re.sub(rb"\x1b\[[0-9;]*m", b"", n).decode().split())) for t, n in headers
+    ]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "go-test-teamcity-output-subtest.txt",
+        "go-test-teamcity-output-race.txt",
+        "go-test-teamcity-output-json-testrace.txt",
+    ],
+)
+def test_teamcity_test_messages_become_suites(name: str) -> None:
+    """TeamCity test service messages: one test per distinct testStarted name, failed when a
+    testFailed names it, skipped when only a testIgnored does; counted here by regex."""
+    data = (LOGS / name).read_bytes()
+    started = set(re.findall(rb"##teamcity\[testStarted [^\]]*?name='((?:[^'|]|\|.)*)'", data))
+    failed = set(re.findall(rb"##teamcity\[testFailed [^\]]*?name='((?:[^'|]|\|.)*)'", data))
+    ignored = set(re.findall(rb"##teamcity\[testIgnored [^\]]*?name='((?:[^'|]|\|.)*)'", data))
+    suites = [r for r in _records("log-teamcity", LOGS / name) if isinstance(r, SuiteSummary)]
+    assert sum(s.tests for s in suites) == len(started | ignored)
+    assert sum(s.failures for s in suites) == len(failed)
+    assert sum(s.skipped for s in suites) == len(ignored - failed)

@@ -51,6 +51,11 @@ class LogParser:
             spans.finish(self.result)
             spans.number_lines(fh)
         yield from spans.records(result=self.result, start=self.start, end=self.end)
+        yield from self.extra_records(spans.source)
+
+    def extra_records(self, source: str) -> list[Record]:
+        """Records besides the stages (test suites a log reports, say)."""
+        return []
 
     def on_hit(self, m: re.Match[bytes], line: int, spans: Spans) -> None:
         raise NotImplementedError

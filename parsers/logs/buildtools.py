@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path, PurePath
+from typing import Any
 
 from sei_watch import ParseContext, Record, Stage, Step
 
@@ -42,6 +43,7 @@ def parse_duration(text: str) -> int:
     return int(((h * 60 + mi) * 60 + s) * 1000 + ms)
 
 
+_VERSION = re.compile(r" \d[\w.+-]*$")
 _CI_MARKERS = re.compile(
     rb"section_start:\d|##\[(?:group|section)\]|\[Pipeline\] |##teamcity\[|"
     rb"\x1b_bk;t="
@@ -59,7 +61,7 @@ class MavenLog(LogParser):
         rb"|BUILD (SUCCESS|FAILURE)"
         rb"|Total time: +([\d.:]+ (?:s|min|h))"
         rb"|Finished at: ([^\r\n]+)"
-        rb"|Building ([^\r\n]+?)(?: \[\d+/\d+\])?\r?$)"
+        rb"|Building ([^\r\n:]+?)(?: +\[\d+/\d+\])?\r?$)"  # not `Building jar: x.jar`
     )
 
     def sniff(self, head: bytes) -> bool:
@@ -68,10 +70,10 @@ class MavenLog(LogParser):
 
     def begin(self, path: Path, spans: Spans) -> None:
         self.modules: list[tuple[str, str, int]] = []
-        self.mojos: list[tuple[str, str, int]] = []  # (module, goal, ts)
+        self.mojos: list[tuple[str, str, int | None]] = []  # (module, goal, ts)
         self.total: int | None = None
         self.finished: int | None = None
-        self.building: str | None = None
+        self.headers: list[tuple[str, int | None]] = []  # `Building x 1.0`, in order
         self.last_ts: int | None = None
 
     def on_hit(self, m: re.Match[bytes], line: int, spans: Spans) -> None:
@@ -82,7 +84,7 @@ class MavenLog(LogParser):
         if m.group(2):
             took = parse_duration(m.group(4).decode()) if m.group(4) else 0
             self.modules.append((clean_name(m.group(2)), m.group(3).decode(), took))
-        elif m.group(5) and ts is not None:
+        elif m.group(5):
             self.mojos.append((m.group(6).decode(), m.group(5).decode(), ts))
         elif m.group(7):
             self.result = m.group(7).decode()
@@ -90,20 +92,26 @@ class MavenLog(LogParser):
             self.total = parse_duration(m.group(8).decode())
         elif m.group(9):
             self.finished = iso_ms(m.group(9).strip())
-        elif m.group(10) and self.building is None:
-            self.building = clean_name(m.group(10))
+        elif m.group(10):
+            # `Building cart 2.1.0`: the module is `cart`, as the Reactor Summary names it.
+            self.headers.append((_VERSION.sub("", clean_name(m.group(10))), ts))
 
     def at_end(self, scan: LogScan, spans: Spans) -> None:
-        end = self.finished or self.last_ts
+        # `Finished at` has whole seconds; a timestamped line after it is more exact.
+        end = max((t for t in (self.finished, self.last_ts) if t is not None), default=None)
         start = self.start
         if start is None and end is not None and self.total is not None:
             start = end - self.total
         self.start, self.end = start, end
-        modules = self.modules or (
-            [(self.building, self.result or "SUCCESS", self.total or 0)] if self.building else []
-        )
+        if self.modules:
+            self._from_summary(spans, start)
+        else:
+            self._from_headers(spans, start, end)
+
+    def _from_summary(self, spans: Spans, start: int | None) -> None:
+        """The Reactor Summary's modules, laid end to end from the build's start."""
         cursor = start
-        for name, result, duration in modules:
+        for name, result, duration in self.modules:
             span = spans.add(
                 name,
                 cursor,
@@ -114,15 +122,41 @@ class MavenLog(LogParser):
                 span.flags.append(f"{duration} ms")
                 span.fixed = duration
             cursor = None if cursor is None else cursor + duration
-            mojos = [
-                (g, ts)
-                for m, g, ts in self.mojos
-                if len(modules) == 1 or m in (name, name.split(" ")[0])
-            ]
-            ends: list[int | None] = [ts for _, ts in mojos[1:]]
-            ends.append(span.end)
-            for (goal, ts), until in zip(mojos, ends, strict=False):
-                spans.add(goal, ts, until, "SUCCESS", parent=span)
+            single = len(self.modules) == 1
+            mojos = [(g, ts) for m, g, ts in self.mojos if single or m in (name, name.split()[0])]
+            self._steps(spans, span, mojos)
+
+    def _from_headers(self, spans: Spans, start: int | None, end: int | None) -> None:
+        """No Reactor Summary (one module, or a build cut short): a module per `Building x`
+        header, else per `@ module` of the mojo headers; each runs to the next one."""
+        order: list[tuple[str, int | None]] = list(self.headers)
+        if not order:
+            for module, _, ts in self.mojos:
+                if module not in (n for n, _ in order):
+                    order.append((module, ts))
+        if not order:
+            return
+        ends = [ts for _, ts in order[1:]] + [end]
+        single = len(order) == 1
+        for i, ((name, ts), until) in enumerate(zip(order, ends, strict=True)):
+            begin = ts if ts is not None else (start if i == 0 else None)
+            span = spans.add(name, begin, until if begin is not None else None, "SUCCESS")
+            if single and begin is None and self.total is not None:
+                span.fixed = self.total
+            short = name.split()[0]
+            mojos = [(g, t) for m, g, t in self.mojos if single or m in (name, short)]
+            self._steps(spans, span, mojos)
+        if order and self.result == "FAILURE":
+            spans.top[-1].result = "FAILURE"
+
+    @staticmethod
+    def _steps(spans: Spans, parent: Any, mojos: list[tuple[str, int | None]]) -> None:
+        """A step per mojo execution, each until the next one (or its module's end)."""
+        if not mojos:
+            return
+        ends: list[int | None] = [ts for _, ts in mojos[1:]] + [parent.end]
+        for (goal, ts), until in zip(mojos, ends, strict=True):
+            spans.add(goal, ts, until if ts is not None else None, "SUCCESS", parent=parent)
 
 
 class GradleLog(LogParser):

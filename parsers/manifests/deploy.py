@@ -85,8 +85,11 @@ class K8sImages:
 
     def parse(self, path: Path, ctx: ParseContext) -> Iterator[Record]:
         text = ctx.read_bytes(path, limit=MAX_YAML).decode("utf-8", "replace")
-        loader = _Bounded(text)
         refs: list[str] = []
+        try:
+            loader = _Bounded(text)  # the reader refuses control characters here already
+        except yaml.YAMLError as exc:
+            raise ParseError(f"not valid YAML: {exc}") from exc
         try:
             while loader.check_node():
                 _images(loader.construct_document(loader.get_node()), refs, [MAX_NODES])
