@@ -22,7 +22,7 @@ from .state import BuildState
 from .status import ExitStatus
 from .summary import dump_json, record_json, write_summary
 from .timeline import render_html, render_text
-from .workspace import parse_file
+from .workspace import parse_claimed, parse_file
 
 __all__ = ["add_command", "cmd_parse"]
 
@@ -90,6 +90,22 @@ def _parse_one(args: argparse.Namespace, io: Io, settings: Settings) -> ExitStat
     )
 
 
+def _parse_claimed(args: argparse.Namespace, io: Io, settings: Settings) -> ExitStatus:
+    """`parse FILE`: the parsers that claim the file, as in a folder scan, print its records."""
+    names, records = parse_claimed(
+        args.path, registry_for(settings, io), max_bytes=settings.max_file_bytes
+    )
+    if not names:
+        raise ConfigError(
+            f"{args.path}: no parser claims this file by its name or first bytes; name one "
+            "with --parser (`sei-watch parsers` lists them)"
+        )
+    io.stderr.write(f"sei-watch: {args.path.name} read by {', '.join(names)}\n")
+    dump_json(io.stdout, [record_json(r) for r in records])
+    problems = any(r["kind"] == "ParseProblem" for r in map(record_json, records))
+    return ExitStatus.PROBLEMS if problems else ExitStatus.OK
+
+
 def _state(settings: Settings, *, create: bool) -> BuildState | None:
     path = settings.state_dir / STATE_FILE
     if not create and not path.exists():
@@ -118,6 +134,8 @@ def cmd_parse(args: argparse.Namespace, io: Io) -> ExitStatus:
     settings = settings_for(args, io)
     if args.parser:
         return _parse_one(args, io, settings)
+    if args.path.is_file():
+        return _parse_claimed(args, io, settings)
     fields, params = _fields(settings, args.sets)
     state = _state(settings, create=args.post)
     report = build_report(

@@ -18,7 +18,7 @@ from .plugins import DEFAULT_MAX_BYTES, LoadedParser, ParseContext, Registry
 from .records import ParseProblem, Record
 from .safeio import is_under, open_under
 
-__all__ = ["DEFAULT_EXCLUDE", "ScanResult", "parse_file", "scan"]
+__all__ = ["DEFAULT_EXCLUDE", "ScanResult", "parse_claimed", "parse_file", "scan"]
 
 log = structlog.get_logger("sei_watch.workspace")
 
@@ -100,6 +100,21 @@ def _claimants(
     except SeiWatchError:
         return []
     return [lp for lp in registry.parsers if lp.sniffs(rel, head)]
+
+
+def parse_claimed(
+    path: Path, registry: Registry, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> tuple[list[str], list[Record]]:
+    """One file, through the parsers that claim it (by name or by its first bytes) as a
+    folder scan would: their names and records."""
+    root = Path(os.path.realpath(path.parent))
+    real = root / path.name
+    rel = PurePosixPath(path.name)
+    claimants = _claimants(registry, real, rel, root)
+    records: list[Record] = []
+    for lp in claimants:
+        records.extend(parse_file(lp, real, root, max_bytes=max_bytes))
+    return [lp.name for lp in claimants], records
 
 
 def _mtime(path: Path) -> float:

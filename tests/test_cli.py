@@ -194,3 +194,14 @@ def test_module_entry_and_console_script_work() -> None:
     import parsers
 
     assert Path(parsers.__file__).resolve().is_relative_to(ROOT)
+
+
+def test_parse_one_file_picks_the_parsers_that_claim_it(run_cli, corpus: Path) -> None:
+    """`parse FILE` without --parser runs the parsers that claim the file, as a scan does."""
+    res = run_cli("parse", str(corpus / "real" / "junit" / "launchable-robot-output.xml"))
+    assert res.status == ExitStatus.OK, res.err
+    assert "read by robot" in res.err
+    assert sum(r["tests"] for r in json.loads(res.out) if r["kind"] == "SuiteSummary") == 6
+    res = run_cli("parse", str(ROOT / "README.md"))
+    assert res.status == ExitStatus.USAGE
+    assert "no parser claims" in res.err

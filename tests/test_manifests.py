@@ -314,3 +314,66 @@ def test_ci_and_cd_payloads_correlate(run_cli) -> None:
     }
     assert ("cart", "1.14.2") in built & deployed
     assert ci["job_run"]["stages"][0]["displayName"] == "Tests"
+
+
+def test_bake_metadata_is_keyed_by_target(tmp_path: Path) -> None:
+    """`docker buildx bake --metadata-file` (written here to buildx's documented shape: the
+    build metadata object per target) gives each target's image with its digest."""
+    (tmp_path / "bake-metadata.json").write_text(
+        json.dumps(
+            {
+                "api": {"containerimage.digest": D1, "image.name": "ghcr.io/acme/api:2.0"},
+                "worker": {
+                    "containerimage.digest": "sha256:" + "b" * 64,
+                    "image.name": "ghcr.io/acme/worker:2.0",
+                },
+            }
+        )
+    )
+    got = arts(tmp_path)
+    assert got == {
+        ("out", "container", "ghcr.io/acme|api", "2.0", D1[:20]),
+        ("out", "container", "ghcr.io/acme|worker", "2.0", "sha256:" + "b" * 13),
+    }
+    assert problems(tmp_path) == []
+
+
+def test_spdx2_package_without_version_is_named_by_its_checksum(tmp_path: Path) -> None:
+    """An SPDX 2.3 package with no versionInfo (written to the spec's shape) is sent with its
+    checksum as qualifier, not dropped."""
+    (tmp_path / "app.spdx.json").write_text(
+        json.dumps(
+            {
+                "spdxVersion": "SPDX-2.3",
+                "documentDescribes": ["SPDXRef-app"],
+                "packages": [
+                    {
+                        "SPDXID": "SPDXRef-app",
+                        "name": "app",
+                        "downloadLocation": "NOASSERTION",
+                        "checksums": [{"algorithm": "SHA256", "checksumValue": "c" * 64}],
+                    }
+                ],
+            }
+        )
+    )
+    assert arts(tmp_path) == {("out", "package", "app", "sha256:" + "c" * 64, "sha256:" + "c" * 13)}
+
+
+def test_jfrog_shared_dependency_once(tmp_path: Path) -> None:
+    """A dependency two modules of a JFrog build-info share is one input, not two."""
+    dep = {"id": "com.google.guava:guava:33.0.0", "sha256": "d" * 64, "type": "jar"}
+    (tmp_path / "build-info.json").write_text(
+        json.dumps(
+            {
+                "name": "shop",
+                "number": "7",
+                "modules": [
+                    {"id": "com.acme:core:1.0", "dependencies": [dep]},
+                    {"id": "com.acme:web:1.0", "dependencies": [dep]},
+                ],
+            }
+        )
+    )
+    ins = [r for r in records(tmp_path) if isinstance(r, Artifact) and r.input]
+    assert len(ins) == 1

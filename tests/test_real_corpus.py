@@ -4,7 +4,9 @@ regexes), never our own earlier output."""
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +16,8 @@ from lxml import etree
 from parsers.junit import JUnitParser
 from parsers.test_native import CTestParser, RobotParser
 from sei_watch.plugins import ParseContext, load_parsers
-from sei_watch.records import ParseProblem, Stage, SuiteSummary
-from sei_watch.workspace import parse_file
+from sei_watch.records import Artifact, ParseProblem, Stage, SuiteSummary
+from sei_watch.workspace import parse_file, scan
 
 from .paths import corpus_dir
 
@@ -202,3 +204,115 @@ def test_teamcity_test_messages_become_suites(name: str) -> None:
     assert sum(s.tests for s in suites) == len(started | ignored)
     assert sum(s.failures for s in suites) == len(failed)
     assert sum(s.skipped for s in suites) == len(ignored - failed)
+
+
+# -- manifests -------------------------------------------------------------------------------
+
+MANIFESTS = REAL / "manifests"
+
+
+def _workspace(tmp: Path, layout: dict[str, str]) -> list[Any]:
+    """The real files under the names their producers give them, then a whole scan."""
+    for rel, name in layout.items():
+        (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(MANIFESTS / name, tmp / rel)
+    return list(scan(tmp, load_parsers()).records)
+
+
+def _arts(records: list[Any]) -> list[Artifact]:
+    return [r for r in records if isinstance(r, Artifact)]
+
+
+def test_rendered_manifest_and_helm_values_name_the_same_images(tmp_path: Path) -> None:
+    """ingress-nginx: the rendered manifest pins each image by tag@sha256 (found here by
+    regex); the chart's values.yaml (registry from global.image, tag and digest apart) gives
+    the same references; the Go template itself is no deployment and gives nothing."""
+    records = _workspace(
+        tmp_path,
+        {
+            "k8s/deploy.yaml": "k8s-ingress-nginx-deploy-cloud.yaml",
+            "helm/values.yaml": "helm-ingress-nginx-values.yaml",
+            "helm/Chart.yaml": "helm-ingress-nginx-Chart.yaml",
+            "helm/templates/controller-deployment.yaml": (
+                "helm-ingress-nginx-templates-controller-deployment.yaml"
+            ),
+        },
+    )
+    rendered = (MANIFESTS / "k8s-ingress-nginx-deploy-cloud.yaml").read_text()
+    pinned = set(re.findall(r"(?m)^\s+image: (\S+@sha256:[0-9a-f]{64})$", rendered))
+    by_file: dict[str, set[str]] = {}
+    for a in _arts(records):
+        assert a.input
+        assert a.type == "container"
+        by_file.setdefault(a.source, set()).add(dict(a.metadata)["image"])
+    assert by_file["k8s/deploy.yaml"] == pinned
+    assert pinned <= by_file["helm/values.yaml"]
+    assert "helm/templates/controller-deployment.yaml" not in by_file
+    for a in _arts(records):
+        if a.source == "k8s/deploy.yaml":
+            assert (a.location, a.hash[:7]) == ("registry.k8s.io/ingress-nginx", "sha256:")
+
+
+def test_goreleaser_artifacts(tmp_path: Path) -> None:
+    """goreleaser's dist/: every Binary, Archive, Linux Package and Checksum PROVENANCE counts
+    (14 for go-httpbin; az-storage-upload's 5 binaries besides its Metadata entry), each with
+    the version from dist/metadata.json."""
+    for project, expected in (("go-httpbin", 14), ("az-storage-upload", 5)):
+        artifacts = f"goreleaser-{project}-artifacts.json"
+        metadata = f"goreleaser-{project}-metadata.json"
+        ws = tmp_path / artifacts
+        arts = _arts(
+            _workspace(ws, {"dist/artifacts.json": artifacts, "dist/metadata.json": metadata})
+        )
+        version = json.loads((MANIFESTS / metadata).read_text())["version"]
+        assert len(arts) == expected
+        assert {a.qualifier for a in arts} == {version}
+
+
+def test_bake_print_is_a_definition_not_artifacts(tmp_path: Path) -> None:
+    """`docker buildx bake --print` lists targets to build, not built images: no artifact."""
+    records = _workspace(
+        tmp_path, {"docker-bake.json": "docker-bake-buildx-0.10.4-binaries-cross.json"}
+    )
+    assert _arts(records) == []
+
+
+def test_buildkit_provenance_claimed_by_content(tmp_path: Path) -> None:
+    """BuildKit's provenance.json (an in-toto statement) is read by a folder scan: subjects
+    out, resolved dependencies in, counted here from the JSON; a purl's ?platform= is no
+    version."""
+    name = "docker-sigstore-multi-linux_arm64-provenance.json"
+    doc = json.loads((MANIFESTS / name).read_text())
+    arts = _arts(_workspace(tmp_path, {"provenance.json": name}))
+    deps = doc["predicate"]["buildDefinition"]["resolvedDependencies"]
+    assert sum(a.output for a in arts) == len(doc["subject"])
+    assert sum(a.input for a in arts) == len(deps)
+    assert "latest" in {a.qualifier for a in arts}
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in MANIFESTS.glob("spdx3-*.json")))
+def test_spdx3_json_ld(tmp_path: Path, name: str) -> None:
+    """SPDX 3.0 JSON-LD: the package the document's root elements lead to (through an Sbom),
+    named and versioned as the graph states it (looked up here); one without any version or
+    checksum is a problem, not a record."""
+    graph = json.loads((MANIFESTS / name).read_text())["@graph"]
+    packages = {e["spdxId"]: e for e in graph if str(e.get("type", "")).endswith("Package")}
+    records = _workspace(tmp_path, {name: name})
+    arts = _arts(records)
+    for a in arts:
+        match = [p for p in packages.values() if p.get("name") == a.name]
+        assert match, a.name
+        assert a.qualifier == match[0].get("software_packageVersion", a.qualifier)
+    if not arts:
+        assert any("no version" in r.reason for r in records if isinstance(r, ParseProblem))
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in MANIFESTS.glob("cyclonedx-*.json")))
+def test_cyclonedx_by_content(tmp_path: Path, name: str) -> None:
+    """CycloneDX 1.5/1.6 under its tool's own file name: claimed by bomFormat, the
+    metadata.component as the output (read here from the JSON)."""
+    comp = json.loads((MANIFESTS / name).read_text())["metadata"]["component"]
+    (art,) = _arts(_workspace(tmp_path, {name: name}))
+    assert art.output
+    assert art.name.endswith(comp["name"])
+    assert art.qualifier == comp["version"]

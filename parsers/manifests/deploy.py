@@ -55,7 +55,36 @@ class _Bounded(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+def _helm_image(value: dict[Any, Any], registry: str) -> str | None:
+    """Helm values' `image: {repository, tag}` and the `{registry, image, tag, digest}` form
+    (ingress-nginx and others; the registry may come from `global.image.registry`)."""
+    repo = value.get("repository") or value.get("image")
+    if not isinstance(repo, str) or not repo:
+        return None
+    own = value.get("registry")
+    registry = own if isinstance(own, str) and own else registry
+    first = repo.split("/", 1)[0]
+    has_registry = "/" in repo and ("." in first or ":" in first or first == "localhost")
+    ref = f"{registry}/{repo}" if registry and not has_registry else repo
+    tag, digest = value.get("tag"), value.get("digest")
+    if tag:
+        ref += f":{tag}"
+    if isinstance(digest, str) and digest.startswith("sha256:"):
+        ref += f"@{digest}"
+    return ref
+
+
+def _global_registry(doc: Any) -> str:
+    glob = doc.get("global") if isinstance(doc, dict) else None
+    if not isinstance(glob, dict):
+        return ""
+    image = glob.get("image")
+    found = image.get("registry") if isinstance(image, dict) else glob.get("imageRegistry")
+    return found if isinstance(found, str) else ""
+
+
 def _images(node: Any, out: list[str], budget: list[int]) -> None:
+    registry = _global_registry(node)
     stack = [node]
     while stack:
         item = stack.pop()
@@ -66,9 +95,12 @@ def _images(node: Any, out: list[str], budget: list[int]) -> None:
             for key, value in item.items():
                 if key == "image" and isinstance(value, str):
                     out.append(value)
-                elif key == "image" and isinstance(value, dict) and value.get("repository"):
-                    tag = value.get("tag") or ""  # Helm's image: {repository, tag}
-                    out.append(f"{value['repository']}:{tag}" if tag else str(value["repository"]))
+                elif key == "image" and isinstance(value, dict):
+                    ref = _helm_image(value, registry)
+                    if ref is not None:
+                        out.append(ref)
+                    else:
+                        stack.append(value)
                 else:
                     stack.append(value)
         elif isinstance(item, list):

@@ -30,8 +30,30 @@ class BuildxMetadata:
 
     def parse(self, path: Path, ctx: ParseContext) -> Iterator[Record]:
         doc = load_json(path, ctx)
-        if not isinstance(doc, dict) or "containerimage.digest" not in doc:
-            raise ParseError("no containerimage.digest: not a buildx metadata file")
+        if isinstance(doc, dict) and "containerimage.digest" in doc:
+            yield from self._one(ctx, path, doc, target="")
+            return
+        # `docker buildx bake --metadata-file`: the same object per target, keyed by target.
+        targets = {
+            k: v for k, v in (doc.items() if isinstance(doc, dict) else ()) if isinstance(v, dict)
+        }
+        if not targets or ("target" in targets and "group" in targets):
+            raise ParseError(
+                "neither buildx build nor bake metadata (no containerimage.digest at the top or "
+                "under a target); a `bake --print` definition lists no built image"
+            )
+        for target, meta in targets.items():
+            if "containerimage.digest" in meta:
+                yield from self._one(ctx, path, meta, target=target)
+            elif "buildx.build.ref" not in meta:
+                yield ctx.problem(
+                    path, f"target {target!r}: no containerimage.digest (not pushed?)"
+                )
+
+    @staticmethod
+    def _one(
+        ctx: ParseContext, path: Path, doc: dict[str, Any], *, target: str
+    ) -> Iterator[Record]:
         digest = str(doc["containerimage.digest"])
         desc = doc.get("containerimage.descriptor") or {}
         meta = {
@@ -39,6 +61,8 @@ class BuildxMetadata:
             "mediaType": desc.get("mediaType", "") if isinstance(desc, dict) else "",
             "size": desc.get("size", "") if isinstance(desc, dict) else "",
         }
+        if target:
+            meta["bake.target"] = target
         names = [n for n in str(doc.get("image.name", "")).split(",") if n.strip()]
         if not names:
             yield ctx.problem(path, "image.name is empty: the image was not named or pushed")

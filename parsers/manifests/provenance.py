@@ -40,9 +40,15 @@ class CycloneDx:
     """`bom.json` / `*.cdx.json`: metadata.component is the output."""
 
     name = "cyclonedx"
+    sniff_suffixes = (".json",)
 
     def matches(self, path: PurePath) -> bool:
-        return path.name in ("bom.json", "sbom.json") or path.name.endswith(".cdx.json")
+        return path.name in ("bom.json", "sbom.json") or path.name.endswith(
+            (".cdx.json", ".bom.json")
+        )
+
+    def sniff(self, head: bytes) -> bool:
+        return b'"bomFormat"' in head and b"CycloneDX" in head
 
     def parse(self, path: Path, ctx: ParseContext) -> Iterator[Record]:
         doc = load_json(path, ctx)
@@ -80,18 +86,32 @@ class CycloneDx:
         )
 
 
+def _purl_version(purl: str) -> str:
+    """`pkg:golang/x/y@v1.2.3?arch=amd64` -> `v1.2.3`."""
+    return purl.partition("@")[2].split("?")[0].split("#")[0] if "@" in purl else ""
+
+
 class Spdx:
-    """`*.spdx.json`: the packages the document describes."""
+    """`*.spdx.json` (SPDX 2.x) and `*.spdx3.json` / any SPDX 3.0 JSON-LD (`@context`,
+    `@graph`): the packages the document describes. A package without a version is named by
+    its purl's version or its checksum, else reported and not sent."""
 
     name = "spdx"
+    sniff_suffixes = (".json",)
 
     def matches(self, path: PurePath) -> bool:
-        return path.name.endswith(".spdx.json")
+        return path.name.endswith((".spdx.json", ".spdx3.json"))
+
+    def sniff(self, head: bytes) -> bool:
+        return (b"spdx.org/rdf/3." in head and b"@graph" in head) or b'"spdxVersion"' in head
 
     def parse(self, path: Path, ctx: ParseContext) -> Iterator[Record]:
         doc = load_json(path, ctx)
+        if isinstance(doc, dict) and isinstance(doc.get("@graph"), list):
+            yield from self._spdx3(ctx, path, doc)
+            return
         if not isinstance(doc, dict) or not str(doc.get("spdxVersion", "")).startswith("SPDX-"):
-            raise ParseError("not an SPDX JSON document (spdxVersion)")
+            raise ParseError("not an SPDX JSON document (spdxVersion, or an SPDX 3 @graph)")
         described = set(doc.get("documentDescribes") or [])
         for rel in doc.get("relationships") or []:
             if rel.get("relationshipType") == "DESCRIBES":
@@ -111,20 +131,91 @@ class Spdx:
                 ),
                 "",
             )
-            version = str(pkg.get("versionInfo", ""))
-            if not version:
-                yield ctx.problem(path, f"package {pkg.get('name')!r} has no versionInfo")
-                continue
-            yield artifact(
+            yield self._package(
                 ctx,
                 path,
-                kind="package",
                 name=str(pkg.get("name", "")),
-                qualifier=version,
-                location=purl or str(pkg.get("downloadLocation")),
-                hash_=_best(sums),
-                metadata={"purl": purl},
+                version=str(pkg.get("versionInfo", "")),
+                purl=purl,
+                digest=_best(sums),
+                location=purl or str(pkg.get("downloadLocation") or ""),
             )
+
+    @staticmethod
+    def _package(
+        ctx: ParseContext, path: Path, *, name: str, version: str, purl: str, digest: str,
+        location: str,
+    ) -> Record:  # fmt: skip
+        qualifier = version or _purl_version(purl) or digest
+        if not qualifier:
+            return ctx.problem(
+                path, f"package {name!r} has no version, purl version or checksum; not sent"
+            )
+        return artifact(
+            ctx,
+            path,
+            kind="package",
+            name=name,
+            qualifier=qualifier,
+            location=location or name,
+            hash_=digest,
+            metadata={"purl": purl, **({} if version else {"version": "(none stated)"})},
+        )
+
+    def _spdx3(self, ctx: ParseContext, path: Path, doc: dict[str, Any]) -> Iterator[Record]:
+        graph = [e for e in doc["@graph"] if isinstance(e, dict)]
+        by_id = {str(e.get("spdxId") or e.get("@id") or ""): e for e in graph}
+        roots: list[str] = []
+        for e in graph:
+            if e.get("type") == "SpdxDocument":
+                roots += [str(r) for r in e.get("rootElement") or []]
+            source = by_id.get(str(e.get("from")), {})
+            if e.get("relationshipType") == "describes" and source.get("type") == "SpdxDocument":
+                roots += [str(t) for t in e.get("to") or []]
+        if not roots:  # no document element: the SBOMs' roots
+            roots = [str(r) for e in graph if e.get("type") == "software_Sbom"
+                     for r in e.get("rootElement") or []]  # fmt: skip
+        seen: set[str] = set()
+        found = 0
+        while roots and len(seen) < 10_000:
+            ident = roots.pop(0)
+            if ident in seen:
+                continue
+            seen.add(ident)
+            element = by_id.get(ident)
+            if element is None:
+                continue
+            kind = str(element.get("type", ""))
+            if kind in ("software_Sbom", "Bom", "Bundle"):  # a collection: what it is about
+                roots += [str(r) for r in element.get("rootElement") or []]
+                continue
+            if not kind.endswith("Package"):
+                continue
+            found += 1
+            hashes = {
+                str(h.get("algorithm", "")).lower().replace("-", ""): str(h.get("hashValue", ""))
+                for h in element.get("verifiedUsing") or []
+                if isinstance(h, dict) and h.get("type") == "Hash"
+            }
+            purl = str(element.get("software_packageUrl") or "") or next(
+                (
+                    str(x.get("identifier", ""))
+                    for x in element.get("externalIdentifier") or []
+                    if isinstance(x, dict) and x.get("externalIdentifierType") == "packageUrl"
+                ),
+                "",
+            )
+            yield self._package(
+                ctx,
+                path,
+                name=str(element.get("name", "")),
+                version=str(element.get("software_packageVersion", "")),
+                purl=purl,
+                digest=_best(hashes),
+                location=purl or str(element.get("software_downloadLocation") or ""),
+            )
+        if not found:
+            yield ctx.problem(path, "the SPDX 3 document describes no package; nothing sent")
 
 
 def _statement(raw: Any) -> dict[str, Any] | None:
@@ -140,15 +231,22 @@ class InToto:
     """`*.intoto.jsonl`: subjects are outputs; materials / resolvedDependencies are inputs."""
 
     name = "in-toto"
+    sniff_suffixes = (".json", ".jsonl")
 
     def matches(self, path: PurePath) -> bool:
         return path.name.endswith((".intoto.jsonl", ".intoto.json"))
+
+    def sniff(self, head: bytes) -> bool:
+        """BuildKit's `provenance.json` and any statement: claimed by `_type`/`predicateType`,
+        or a DSSE envelope of one."""
+        statement = b"in-toto.io/Statement" in head and b'"predicateType"' in head
+        return statement or (b'"payloadType"' in head and b"in-toto" in head)
 
     def parse(self, path: Path, ctx: ParseContext) -> Iterator[Record]:
         text = ctx.read_bytes(path).decode("utf-8", "replace")
         lines = [ln for ln in text.splitlines() if ln.strip()]
         if path.name.endswith(".json"):
-            lines = [text]
+            lines = [text]  # one statement, possibly pretty-printed
         for no, line in enumerate(lines, 1):
             try:
                 stmt = _statement(json.loads(line))
@@ -181,6 +279,7 @@ class InToto:
                 "name or a digest; not sent",
             )
         base, _, version = name.partition("@")
+        version = version.split("?")[0].split("#")[0]  # a purl's qualifiers are no version
         return artifact(
             ctx,
             path,
@@ -205,6 +304,7 @@ class BuildInfo:
         doc = load_json(path, ctx)
         if not isinstance(doc, dict) or "modules" not in doc:
             raise ParseError("not a JFrog build-info document (no modules)")
+        seen: set[tuple[bool, str, str]] = set()  # a dependency two modules share: once
         for module in doc.get("modules") or []:
             mod_id = str(module.get("id", ""))
             version = (
@@ -217,6 +317,10 @@ class BuildInfo:
                     if not name or not version:
                         yield ctx.problem(path, f"{key} entry without name or version")
                         continue
+                    key_id = (output, name, _best(sums))
+                    if key_id in seen:
+                        continue
+                    seen.add(key_id)
                     yield artifact(
                         ctx,
                         path,
