@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from parsers.manifests._common import file_sha256
 from sei_watch import ParseContext
+from sei_watch_parsers.manifests._common import file_sha256
 
 OUT = Path(__file__).resolve().parent / "out"
 

@@ -66,8 +66,8 @@ def run_one(tool: str, path: Path) -> dict[str, float]:
     """Parse `path` with `tool` in this process; return the wall time and the test count."""
     t0 = time.perf_counter()
     if tool == "sei-watch":
-        from parsers.junit import JUnitParser
         from sei_watch import ParseContext, SuiteSummary
+        from sei_watch_parsers.junit import JUnitParser
 
         recs = JUnitParser().parse(path, ParseContext(root=path.parent))
         count = sum(r.tests for r in recs if isinstance(r, SuiteSummary))

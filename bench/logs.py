@@ -44,8 +44,8 @@ def generate(path: Path, size: int) -> None:
 
 def child(path: Path) -> None:
     sys.path.insert(0, str(HERE.parent))
-    from parsers.logs.gitlab import GitLabLog
     from sei_watch import ParseContext, Stage
+    from sei_watch_parsers.logs.gitlab import GitLabLog
 
     t0 = time.perf_counter()
     recs = list(GitLabLog().parse(path, ParseContext(root=path.parent)))

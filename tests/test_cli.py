@@ -182,18 +182,34 @@ def test_parsers_lists_builtins_with_origin(run_cli) -> None:
     res = run_cli("parsers")
     assert res.status == ExitStatus.OK
     assert "sei-manifest" in res.out
-    assert "parsers.sei_manifest:SeiManifestParser (sei-watch" in res.out
+    assert "sei_watch_parsers.sei_manifest:SeiManifestParser (sei-watch" in res.out
 
 
 def test_module_entry_and_console_script_work() -> None:
-    """`python -m sei_watch --version` runs, and parsers.__file__ is this project's."""
+    """`python -m sei_watch --version` runs, and the built-in parsers are this project's."""
     out = subprocess.run(
         [sys.executable, "-m", "sei_watch", "--version"], capture_output=True, text=True, check=True
     ).stdout
     assert out.startswith("sei-watch ")
-    import parsers
+    import sei_watch_parsers
 
-    assert Path(parsers.__file__).resolve().is_relative_to(ROOT)
+    assert Path(sei_watch_parsers.__file__).resolve().is_relative_to(ROOT)
+
+
+def test_a_parsers_package_in_the_working_directory_changes_nothing(tmp_path: Path) -> None:
+    """Run from a directory with its own `parsers/` package, every built-in parser is still
+    found: nothing installed is named `parsers` (it was, and this lost them all)."""
+    (tmp_path / "parsers").mkdir()
+    (tmp_path / "parsers" / "__init__.py").write_text("")
+    (tmp_path / "parsers" / "junit.py").write_text("raise ImportError('the project parsers')\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    out = subprocess.run(
+        [sys.executable, "-m", "sei_watch", "parsers"],
+        capture_output=True, text=True, check=True, cwd=tmp_path, env=env,
+    ).stdout  # fmt: skip
+    for name in ("junit", "robot", "log-github", "k8s-images", "jenkins-build"):
+        assert f"\n{name} " in "\n" + out or out.startswith(name), name
+    assert "failed" not in out.lower()
 
 
 def test_parse_one_file_picks_the_parsers_that_claim_it(run_cli, corpus: Path) -> None:

@@ -218,7 +218,7 @@ def test_ci_build_links_to_its_deployments_in_every_mode(
 
 def test_digest_only_reference() -> None:
     """A digest-only image: name without the digest, the digest as qualifier and hash."""
-    from parsers.manifests._common import parse_image
+    from sei_watch_parsers.manifests._common import parse_image
 
     ref = parse_image("ghcr.io/acme/api@sha256:" + "a" * 64)
     assert ref is not None

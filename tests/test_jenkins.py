@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from parsers.jenkins_build import job_names
 from sei_watch.cli import main
 from sei_watch.payload import instant_ms
+from sei_watch_parsers.jenkins_build import job_names
 
 from .conftest_sei import API_KEY, GUID
 from .daemonproc import DaemonProc, wait_for

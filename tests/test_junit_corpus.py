@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from parsers.junit import JUnitParser
 from sei_watch.errors import ParseError
 from sei_watch.plugins import ParseContext
 from sei_watch.records import ParseProblem, SuiteSummary
+from sei_watch_parsers.junit import JUnitParser
 
 from .paths import corpus_dir
 

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import parsers.junit as junit_mod
-from parsers.junit import JUnitParser
+import sei_watch_parsers.junit as junit_mod
 from sei_watch.plugins import ParseContext
 from sei_watch.records import SuiteSummary
+from sei_watch_parsers.junit import JUnitParser
 
 SEVERITY = {"error": 3, "failure": 2, "skipped": 1}
 RERUN = {"rerunFailure": 2, "rerunError": 3}

@@ -243,7 +243,7 @@ def test_dialect(
 
 def test_teamcity_escapes() -> None:
     """TeamCity's |' || |n |[ |] and |0xNNNN escapes are decoded."""
-    from parsers.logs.teamcity import unescape
+    from sei_watch_parsers.logs.teamcity import unescape
 
     assert unescape(b"a|'b|||n|[x|]|0x00e9") == "a'b|\n[x]é".encode()
 

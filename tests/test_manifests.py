@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from parsers.manifests._common import parse_image
 from sei_watch.plugins import ParserSettings, load_parsers
 from sei_watch.records import Artifact, ParseProblem
 from sei_watch.workspace import scan
+from sei_watch_parsers.manifests._common import parse_image
 
 from .paths import DATA
 

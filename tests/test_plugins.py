@@ -29,24 +29,24 @@ def test_builtins_come_from_our_own_entry_points() -> None:
     names = {e.name for e in md.entry_points(group=ENTRY_POINT_GROUP)}
     assert "sei-manifest" in names
     registry = load_parsers()
-    assert registry.get("sei-manifest").origin.startswith("parsers.sei_manifest:")
+    assert registry.get("sei-manifest").origin.startswith("sei_watch_parsers.sei_manifest:")
 
 
 def test_same_name_twice_is_an_error_naming_both() -> None:
     """Two parsers with the same name raise an error that names both origins."""
     eps = [
-        ep("sei-manifest", "parsers.sei_manifest:SeiManifestParser"),
-        ep("copy", "parsers.sei_manifest:SeiManifestParser"),
+        ep("sei-manifest", "sei_watch_parsers.sei_manifest:SeiManifestParser"),
+        ep("copy", "sei_watch_parsers.sei_manifest:SeiManifestParser"),
     ]
     with pytest.raises(PluginError) as info:
         load_parsers(entry_points=eps)
     assert "two parsers are named 'sei-manifest'" in str(info.value)
-    assert str(info.value).count("parsers.sei_manifest:SeiManifestParser") == 2
+    assert str(info.value).count("sei_watch_parsers.sei_manifest:SeiManifestParser") == 2
 
 
 def test_same_entry_point_seen_twice_is_not_a_clash() -> None:
     """The same distribution found twice on sys.path loads its parser once."""
-    value = "parsers.sei_manifest:SeiManifestParser"
+    value = "sei_watch_parsers.sei_manifest:SeiManifestParser"
     registry = load_parsers(entry_points=[ep("sei-manifest", value), ep("sei-manifest", value)])
     assert [lp.name for lp in registry.parsers] == ["sei-manifest"]
 
@@ -56,7 +56,7 @@ def test_same_entry_point_seen_twice_is_not_a_clash() -> None:
     [
         ("no_such_module:Parser", "No module named 'no_such_module'"),
         ("json:dumps", "without 'name'"),
-        ("parsers.sei_manifest:NAMES", "without 'name'"),
+        ("sei_watch_parsers.sei_manifest:NAMES", "without 'name'"),
     ],
 )
 def test_broken_plugin_is_reported_and_skipped(value: str, reason: str) -> None:
@@ -64,7 +64,7 @@ def test_broken_plugin_is_reported_and_skipped(value: str, reason: str) -> None:
     registry = load_parsers(
         entry_points=[
             ep("broken", value),
-            ep("sei-manifest", "parsers.sei_manifest:SeiManifestParser"),
+            ep("sei-manifest", "sei_watch_parsers.sei_manifest:SeiManifestParser"),
         ]
     )
     assert [lp.name for lp in registry.parsers] == ["sei-manifest"]

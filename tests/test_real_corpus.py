@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from parsers.junit import JUnitParser
-from parsers.test_native import CTestParser, RobotParser
 from sei_watch.plugins import ParseContext, load_parsers
 from sei_watch.records import Artifact, ParseProblem, Stage, SuiteSummary
 from sei_watch.workspace import parse_file, scan
+from sei_watch_parsers.junit import JUnitParser
+from sei_watch_parsers.test_native import CTestParser, RobotParser
 
 from .paths import corpus_dir
 
