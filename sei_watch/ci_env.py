@@ -107,6 +107,9 @@ def _github_event(env: Mapping[str, str], facts: CiFacts) -> None:
     before = event.get("before")
     if isinstance(before, str) and before:
         facts.set("before", before, "GITHUB_EVENT_PATH:before")
+    base = (pr or {}).get("base") if isinstance(pr, dict) else None
+    if isinstance(base, dict) and isinstance(base.get("sha"), str) and base["sha"]:
+        facts.set("merge_base", base["sha"], "GITHUB_EVENT_PATH:pull_request.base.sha")
 
 
 def _vendor(env: Mapping[str, str]) -> Vendor | None:

@@ -90,6 +90,7 @@ VENDORS: tuple[Vendor, ...] = (
             "result": ("CI_JOB_STATUS",),
             "start": ("CI_JOB_STARTED_AT",),
             "before": ("CI_COMMIT_BEFORE_SHA",),
+            "merge_base": ("CI_MERGE_REQUEST_DIFF_BASE_SHA",),
             "tag": ("CI_COMMIT_TAG",),
             "stage": ("CI_JOB_STAGE",),
         },

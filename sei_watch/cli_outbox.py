@@ -16,6 +16,7 @@ from .client import SeiClient
 from .config import Settings
 from .delivery import load_api_key, make_sender, open_outbox
 from .errors import ConfigError
+from .oneshot import load_payloads
 from .status import ExitStatus
 
 if TYPE_CHECKING:
@@ -38,6 +39,12 @@ def add_commands(sub: Any) -> None:
     rt.add_argument("--all-dead", action="store_true")
     osub.add_parser("drop", help="delete a row for good", parents=[common]).add_argument("key")
     osub.add_parser("stats", help="counts by state, oldest waiting, size", parents=[common])
+    im = osub.add_parser(
+        "import", help="queue payloads that `parse --post` saved undelivered", parents=[common]
+    )
+    im.add_argument("files", nargs="+", type=Path, metavar="FILE", help="saved payload files")
+    im.add_argument("--flush", action="store_true", help="deliver them now, then exit")
+    im.add_argument("--timeout", type=float, default=60.0, help="seconds for --flush")
     fl = osub.add_parser("flush", help="deliver what is waiting, then exit", parents=[common])
     fl.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
 
@@ -98,6 +105,13 @@ def cmd_outbox(args: argparse.Namespace, io: Io, settings: Settings) -> ExitStat
             io.stdout.write(f"{outbox.drop(args.key).key} dropped\n")
         elif args.action == "stats":
             io.stdout.write(json.dumps(outbox.stats(), indent=2) + "\n")
+        elif args.action == "import":
+            payloads = [p for f in args.files for p in load_payloads(f)]
+            for payload in payloads:
+                outcome = outbox.enqueue(payload)
+                key = f"{payload['job_full_name']}#{payload['build_number']}"
+                io.stdout.write(f"{key} {outcome}\n")
+            return _flush(args, io, settings, outbox) if args.flush else ExitStatus.OK
         else:
             return _flush(args, io, settings, outbox)
     finally:
@@ -150,8 +164,9 @@ def deliver_one(io: Io, settings: Settings, key: str, timeout: float) -> ExitSta
         io.stderr.write(f"sei-watch: SEI refused {row.key}: {row.last_error}\n")
         return ExitStatus.INVALID_PAYLOAD
     io.stderr.write(
-        f"sei-watch: {row.key} is queued, not delivered yet ({row.last_error}); "
-        "the daemon or `sei-watch outbox flush` will send it\n"
+        f"sei-watch: {row.key} is not delivered yet ({row.last_error or 'no answer'}); it stays "
+        f"queued in {settings.state_dir}, where `sei-watch outbox flush` (or a daemon using "
+        "that directory) sends it\n"
     )
     return ExitStatus.NOT_DELIVERED
 

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from .cli_io import Io, registry_for, settings_for
 from .config import Settings, coerce_field, parse_assignment
 from .delivery import STATE_FILE, open_outbox
 from .errors import ConfigError, SeiWatchError
+from .oneshot import save_payload, soft_fail_on, undelivered_path, usable_state
 from .payload import REQUIRED
 from .report import Given, Report, build_report
 from .state import BuildState
@@ -60,7 +62,24 @@ def add_command(sub: Any) -> None:
     p.add_argument("--ascii", action="store_true", help="plain ASCII for --timeline")
     p.add_argument("--width", type=int, help="--timeline width (default: the terminal's)")
     p.add_argument("--html", type=Path, metavar="FILE", help="write the timeline as HTML")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds --post waits for delivery")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="seconds --post tries to deliver, retries included (default 30)",
+    )
+    p.add_argument(
+        "--save-undelivered",
+        type=Path,
+        metavar="FILE",
+        help="where --post keeps a payload it could not deliver "
+        "(default: ./sei-watch-undelivered-JOB-N.json)",
+    )
+    p.add_argument(
+        "--soft-fail",
+        action="store_true",
+        help="exit 0 when files had problems or delivery failed (also SEI_WATCH_SOFT_FAIL=1)",
+    )
 
 
 def _fields(settings: Settings, sets: Sequence[str]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -130,12 +149,28 @@ def _explain(io: Io, report: Report) -> None:
 
 
 def cmd_parse(args: argparse.Namespace, io: Io) -> ExitStatus:
-    """Parse a workspace into the payload SEI would receive, and show it."""
+    """Parse a workspace into the payload SEI would receive, and show it (and post it)."""
+    status, posted = _cmd_parse(args, io)
+    soft = soft_fail_on(args.soft_fail, io.environ)
+    failed = status in (ExitStatus.PROBLEMS, ExitStatus.NOT_DELIVERED) or (
+        posted and status == ExitStatus.INVALID_PAYLOAD
+    )
+    if soft and failed:
+        io.stderr.write(f"sei-watch: --soft-fail: exit 0 instead of {int(status)}\n")
+        return ExitStatus.OK
+    return status
+
+
+def _cmd_parse(args: argparse.Namespace, io: Io) -> tuple[ExitStatus, bool]:
     settings = settings_for(args, io)
+    if args.post:
+        settings, note = usable_state(settings, io.environ)
+        if note:
+            io.stderr.write(f"sei-watch: {note}\n")
     if args.parser:
-        return _parse_one(args, io, settings)
+        return _parse_one(args, io, settings), False
     if args.path.is_file():
-        return _parse_claimed(args, io, settings)
+        return _parse_claimed(args, io, settings), False
     fields, params = _fields(settings, args.sets)
     state = _state(settings, create=args.post)
     report = build_report(
@@ -182,18 +217,18 @@ def cmd_parse(args: argparse.Namespace, io: Io) -> ExitStatus:
     if invalid:
         io.stderr.write("sei-watch: the payload is not valid:\n")
         io.stderr.writelines(f"  {line}\n" for line in invalid)
-        return ExitStatus.INVALID_PAYLOAD
+        return ExitStatus.INVALID_PAYLOAD, False
     if args.post:
         refusal = report.refusal()
         if refusal is not None:
             io.stderr.write(f"sei-watch: not posted: {refusal}\n")
-            return ExitStatus.INVALID_PAYLOAD
-        return _post(io, settings, report, state, args.timeout)
-    return ExitStatus.PROBLEMS if asm.problems else ExitStatus.OK
+            return ExitStatus.INVALID_PAYLOAD, False
+        return _post(io, settings, report, state, args), True
+    return (ExitStatus.PROBLEMS if asm.problems else ExitStatus.OK), False
 
 
 def _post(
-    io: Io, settings: Settings, report: Report, state: BuildState | None, timeout: float
+    io: Io, settings: Settings, report: Report, state: BuildState | None, args: argparse.Namespace
 ) -> ExitStatus:
     payload = report.payload
     outbox = open_outbox(settings)
@@ -205,7 +240,22 @@ def _post(
         report.remember(state)
     key = report.key
     io.stderr.write(f"sei-watch: {key} {queued} in the outbox\n")
-    sent = cli_outbox.deliver_one(io, settings, key, timeout)
+    # One request may not outlast the whole deadline.
+    sei = replace(
+        settings.sei,
+        read_timeout=min(settings.sei.read_timeout, args.timeout),
+        connect_timeout=min(settings.sei.connect_timeout, args.timeout),
+    )
+    sent = cli_outbox.deliver_one(io, replace(settings, sei=sei), key, args.timeout)
+    if sent == ExitStatus.NOT_DELIVERED:
+        # The runner may be gone before any retry: keep the payload where the job can save it.
+        path = undelivered_path(args.save_undelivered, payload)
+        save_payload(payload, path)
+        io.stderr.write(
+            f"sei-watch: not delivered within {args.timeout:g} s; the payload is saved in "
+            f"{path}: keep it as a job artifact, and `sei-watch outbox import {path.name}` "
+            "queues it on any machine that has the API key\n"
+        )
     if sent != ExitStatus.OK:
         return sent
     return ExitStatus.PROBLEMS if report.problems else ExitStatus.OK

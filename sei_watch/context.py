@@ -113,8 +113,9 @@ def _from_ci(ctx: BuildContext, ci: CiFacts, origin: str) -> None:
         ctx.params.setdefault("ci_vendor", ci.vendor)
     if v.get("commits"):
         ctx.explicit = _split_commits(v["commits"])
-    if v.get("before"):
-        ctx.ranges.append((v["before"], s("before")))
+    for hint in ("before", "merge_base"):  # a push's before-SHA, a PR's or MR's base
+        if v.get(hint):
+            ctx.ranges.append((v[hint], s(hint)))
     ctx.pr_merge = ctx.pr_merge or v.get("pr_merge") == "true"
     if v.get("branch") and ctx.branch_hint is None:
         ctx.branch_hint = (v["branch"], s("branch"))

@@ -237,13 +237,16 @@ def gather(
         facts.truncated = len(shas) - len(bad) > limit
         facts.commits_source = "explicit"
     if not facts.commits:
-        done = previous is not None and _range_from(
-            git, facts, previous, head, source="previous reported build", limit=limit
-        )
-        for before, source in ranges or ():
+        # The CI's own hints first: a runner that lives for one job has no previous build,
+        # and a shared host's record may be another branch's.
+        hints = [*(ranges or ())]
+        if previous is not None:
+            hints.append((previous, "previous reported build"))
+        done = False
+        for before, source in hints:
+            done = _range_from(git, facts, before, head, source=source, limit=limit)
             if done:
                 break
-            done = _range_from(git, facts, before, head, source=source, limit=limit)
         if not done:
             facts.commits, facts.commits_source = [head], "HEAD alone"
     if branch and normalise_branch(branch[0]):
