@@ -28,7 +28,8 @@ GUID = "0c2d6f3e-8a41-4f7b-9d6e-5b1a2c3d4e5f"
 
 
 def main() -> int:
-    examples = sorted(p for p in (ROOT / "examples").iterdir() if p.is_dir())
+    # examples/ci holds the CI recipes, not a build workspace.
+    examples = sorted(p for p in (ROOT / "examples").iterdir() if p.is_dir() and p.name != "ci")
     srv = StandIn(KEY, instances={GUID: "demo-agent"}).start()
     problems: dict[str, list[str]] = {}
     with tempfile.TemporaryDirectory() as tmp:
