@@ -110,6 +110,8 @@ def read_marker(root: Path) -> dict[str, Any] | None:
         doc = json.loads(data)
     except ValueError as exc:
         raise ParseError(f"{MARKER_NAME} is not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # `[[[[...` 100k deep: the decoder recurses per level
+        raise ParseError(f"{MARKER_NAME} is nested too deeply to be a marker") from exc
     if not isinstance(doc, dict):
         raise ParseError(f"{MARKER_NAME} is not a JSON object")
     return _clean(doc)

@@ -1,0 +1,64 @@
+"""Hostile build directories (issue #18, item 2): one file nested absurdly deep costs that file
+only; the rest of the build, JUnit results included, is still reported, by `parse` and by the
+real daemon, which keeps running."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sei_watch.status import ExitStatus
+
+from .daemonproc import DaemonProc, wait_for, write_build
+from .sei_server import StandIn
+from .test_daemon import spool
+
+
+def deep_yaml(path: Path, depth: int = 50_000) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("image: " + "[" * depth + "]" * depth + "\n")
+
+
+def deep_marker(directory: Path, depth: int = 100_000) -> None:
+    (directory / ".sei-watch.json").write_text("[" * depth + "]" * depth)
+
+
+def test_deep_yaml_and_marker_cost_only_themselves(run_cli, tmp_path: Path) -> None:
+    """A 50k-deep YAML under k8s/ and a 100k-deep marker: a problem each, naming the file; the
+    JUnit suite is still in the payload and `parse` exits with 1, not a traceback."""
+    ws = tmp_path / "ws"
+    write_build(ws, marker=False)
+    deep_yaml(ws / "k8s" / "deploy.yaml")
+    deep_marker(ws)
+    res = run_cli(
+        "parse",
+        str(ws),
+        "--json",
+        "--set",
+        "instance_guid=" + "1" * 8 + "-1111-4111-8111-" + "1" * 12,
+    )
+    assert res.status == ExitStatus.PROBLEMS, res.err
+    payload = json.loads(res.out)
+    assert payload["job_run"]["stages"][0]["steps"][0]["displayName"] == "unit"
+    assert "k8s/deploy.yaml" in res.err
+    assert ".sei-watch.json" in res.err
+    assert "Traceback" not in res.err
+
+
+def test_daemon_reports_a_build_with_a_deep_file(tmp_path: Path, sei: StandIn) -> None:
+    """The real daemon: the build with the deep YAML is reported with its tests and a
+    problem, no `build.crashed`, and the next build goes through too."""
+    root, watches = spool(tmp_path)
+    d = DaemonProc(tmp_path, sei, watches).start()
+    try:
+        hostile = root / "deploy" / "1"
+        deep_yaml(hostile / "k8s" / "deploy.yaml")
+        write_build(hostile)
+        write_build(root / "deploy" / "2")
+        wait_for(lambda: len(sei.accepted) == 2, 15, "both builds")
+        first = next(p for p in sei.accepted if p["build_number"] == 1)
+        assert first["job_run"]["stages"][0]["steps"][0]["displayName"] == "unit"
+        assert not d.seen("build.crashed")
+        assert any("k8s/deploy.yaml" in str(e.get("path")) for e in d.seen("parse.problem"))
+    finally:
+        assert d.stop() == 0
