@@ -15,6 +15,7 @@ from .backfill import Backfill, parse_rate, parse_since
 from .cli_io import Io, registry_for, settings_for
 from .config import find_config
 from .daemon import Daemon
+from .delivery import check_key_file
 from .doctor import run_checks
 from .errors import ConfigError, SeiWatchError
 from .logs import configure_logging
@@ -75,6 +76,10 @@ def cmd_check_config(args: argparse.Namespace, io: Io) -> ExitStatus:
     settings = settings_for(args, io)
     registry_for(settings, io)
     require_instance(settings)
+    if settings.sei.api_key_file:
+        warning = check_key_file(Path(settings.sei.api_key_file))
+        if warning:
+            io.stderr.write(f"sei-watch: warning: {warning}\n")
     io.stdout.write(f"{settings.source}: ok\n")
     for w in settings.watches:
         pattern = "/".join(w.pattern) or "(the root itself)"

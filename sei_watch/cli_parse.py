@@ -15,7 +15,7 @@ from typing import Any
 from . import cli_outbox
 from .cli_io import Io, registry_for, settings_for
 from .config import Settings, coerce_field, parse_assignment
-from .delivery import STATE_FILE, open_outbox
+from .delivery import STATE_FILE, load_api_key, open_outbox
 from .errors import ConfigError, SeiWatchError
 from .oneshot import save_payload, soft_fail_on, undelivered_path, usable_state
 from .payload import REQUIRED
@@ -231,6 +231,7 @@ def _post(
     io: Io, settings: Settings, report: Report, state: BuildState | None, args: argparse.Namespace
 ) -> ExitStatus:
     payload = report.payload
+    load_api_key(settings, io.environ)  # a malformed key fails here, before anything is queued
     outbox = open_outbox(settings)
     try:
         queued = outbox.enqueue(payload)

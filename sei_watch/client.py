@@ -94,7 +94,9 @@ class SeiClient:
         self.base = resolve_base(base)
         self._key = api_key
         self._timeout = (connect_timeout, read_timeout)
-        # REQUESTS_CA_BUNDLE silently beats Session.verify, so verify is passed per request.
+        # verify=True lets REQUESTS_CA_BUNDLE (or CURL_CA_BUNDLE) replace the CA store, as
+        # requests documents; [sei] ca_bundle, passed per request, wins over both. `doctor`
+        # says which is in force.
         self._verify: bool | str = ca_bundle or True
         self._session = requests.Session()
         self._session.headers.update({"User-Agent": USER_AGENT})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -231,6 +232,25 @@ def _parser_settings(name: str, raw: Any, where: str) -> ParserSettings:
     return ParserSettings(enabled=enabled, globs=tuple(globs), options=dict(options))
 
 
+def _check_roots(watches: tuple[WatchSpec, ...], state_dir: Path, where: str) -> None:
+    """A root that holds the state directory (or is `/`) would see the daemon's own writes as
+    builds, completing them again every few seconds for ever."""
+    state = Path(os.path.realpath(state_dir))
+    for w in watches:
+        root = Path(os.path.realpath(w.root))
+        if root == Path("/"):
+            raise ConfigError(
+                f'{where}: [[watch]] {w.name}: root = "/" watches the whole machine, the state '
+                "directory included: name the directory the builds are in"
+            )
+        if state == root or root in state.parents:
+            raise ConfigError(
+                f"{where}: the state directory {state_dir} is inside the watched root {w.root} "
+                f"([[watch]] {w.name}): the daemon's own writes would look like builds; move "
+                "[state] dir out of it"
+            )
+
+
 def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate a config file (`None`: defaults), then the environment overrides."""
     environ = {} if environ is None else environ
@@ -240,6 +260,11 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
         where = str(path)
         try:
             with path.open("rb") as fh:
+                if os.fstat(fh.fileno()).st_mode & 0o002:
+                    raise ConfigError(
+                        f"{where} is writable by any user, who could point [sei] url at their "
+                        f"own server and receive the API key: chmod o-w {where}"
+                    )
                 data = tomllib.load(fh)
         except OSError as exc:
             raise ConfigError(f"{where}: cannot read: {exc.strerror}") from exc
@@ -283,13 +308,15 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
     state_dir = Path(
         state.get("dir") or environ.get("STATE_DIRECTORY", "").split(":")[0] or "/var/lib/sei-watch"
     )
+    watches = parse_watches(data.get("watch"), where)
+    _check_roots(watches, state_dir, where)
     return Settings(
         sei=SeiSettings(**sei),
         state_dir=state_dir,
         outbox=OutboxSettings(**_scalars(data, "outbox", where, environ)),
         daemon=DaemonSettings(**_scalars(data, "daemon", where, environ)),
         timeline_keep=int(_scalars(data, "timeline", where, environ).get("keep", 50)),
-        watches=parse_watches(data.get("watch"), where),
+        watches=watches,
         fields=fields,
         params=params,
         tests_stage=tests_stage,

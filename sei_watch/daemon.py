@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 import structlog
 
@@ -28,6 +29,7 @@ from .plugins import Registry, load_parsers
 from .report import build_report, given_for, require_instance
 from .sender import Sender
 from .state import BuildState
+from .statelock import lock_state_dir
 from .timelines import TimelineStore
 from .tracker import Candidate, Tracker, fingerprint_time
 from .watcher import RootWatcher
@@ -63,6 +65,7 @@ class Daemon:
     reported: int = 0
     _work: queue.Queue[Candidate] | None = None
     _threads: list[threading.Thread] = field(default_factory=list)
+    _lock: TextIO | None = None
 
     def _load(self) -> _Live:
         settings = load_settings(self.config, self.environ)
@@ -77,6 +80,7 @@ class Daemon:
 
     def _start(self) -> tuple[RootWatcher, queue.Queue[str], Notifier]:
         settings = load_settings(self.config, self.environ)
+        self._lock = lock_state_dir(settings.state_dir)  # held for the daemon's life
         register_secret(load_api_key(settings, self.environ))
         self.outbox = open_outbox(settings)  # a read-only or full state dir fails here, loudly
         self.state = BuildState(settings.state_dir / STATE_FILE)

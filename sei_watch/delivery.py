@@ -6,9 +6,12 @@ a payload or an error message.
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Mapping
 from pathlib import Path
+
+import structlog
 
 from .client import SeiClient
 from .config import Settings
@@ -16,29 +19,76 @@ from .errors import ConfigError
 from .outbox import Outbox
 from .sender import Backoff, Sender
 
-__all__ = ["OUTBOX_FILE", "STATE_FILE", "load_api_key", "make_sender", "open_outbox"]
+__all__ = [
+    "OUTBOX_FILE",
+    "STATE_FILE",
+    "check_key",
+    "check_key_file",
+    "load_api_key",
+    "make_sender",
+    "open_outbox",
+]
+
+log = structlog.get_logger("sei_watch.delivery")
 
 OUTBOX_FILE = "outbox.db"
 STATE_FILE = "state.db"
 _MAX_KEY_BYTES = 4096
 
 
+def check_key_file(path: Path) -> str | None:
+    """Refuse a key file any user can write (they could swap the key); a warning when others
+    can read it, as ssh and Filebeat do."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None  # reading it will say why
+    if mode & 0o002:
+        raise ConfigError(
+            f"API key file {path} is writable by any user: chmod 600 {path} (owner: the service "
+            "user)"
+        )
+    if mode & 0o044:
+        return f"API key file {path} is readable by other users: chmod 600 {path}"
+    return None
+
+
+def check_key(key: str, what: str) -> str:
+    """The key as it will go into the Authorization header, or a clear error: a line break,
+    a space or a character outside printable ASCII can never be a working key (and a
+    non-Latin-1 one cannot even be sent)."""
+    key = key.strip()
+    if not key:
+        raise ConfigError(f"{what} is empty")
+    if "\n" in key or "\r" in key:
+        raise ConfigError(f"{what} is not a valid API key: it contains a line break")
+    if any(c.isspace() for c in key):
+        raise ConfigError(f"{what} is not a valid API key: it contains a space")
+    if not all("!" <= c <= "~" for c in key):
+        raise ConfigError(
+            f"{what} is not a valid API key: it has a character outside printable ASCII"
+        )
+    return key
+
+
 def _read_key(path: Path, what: str) -> str:
+    warning = check_key_file(path)
+    if warning:
+        log.warning("key.readable", path=str(path), action=f"chmod 600 {path}")
     try:
         with path.open("rb") as fh:
             raw = fh.read(_MAX_KEY_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"API key {what} {path}: cannot read: {exc.strerror}") from exc
-    key = raw.decode("utf-8", "replace").strip()
-    if not key or len(raw) > _MAX_KEY_BYTES or any(c.isspace() for c in key):
-        raise ConfigError(f"API key {what} {path}: empty or not a single token")
-    return key
+    if len(raw) > _MAX_KEY_BYTES:
+        raise ConfigError(f"API key {what} {path}: over {_MAX_KEY_BYTES} bytes")
+    return check_key(raw.decode("utf-8", "replace"), f"API key {what} {path}")
 
 
 def load_api_key(settings: Settings, environ: Mapping[str, str]) -> str:
     """SEI_API_KEY, else [sei] api_key_file, else $CREDENTIALS_DIRECTORY/api-key (systemd)."""
     if environ.get("SEI_API_KEY", "").strip():
-        return environ["SEI_API_KEY"].strip()
+        return check_key(environ["SEI_API_KEY"], "SEI_API_KEY")
     if settings.sei.api_key_file:
         return _read_key(Path(settings.sei.api_key_file), "file")
     creds = environ.get("CREDENTIALS_DIRECTORY")

@@ -15,7 +15,7 @@ import requests
 
 from .client import SeiClient, resolve_base
 from .config import Settings, find_config, load_settings
-from .delivery import OUTBOX_FILE, load_api_key
+from .delivery import OUTBOX_FILE, check_key_file, load_api_key
 from .errors import SeiWatchError
 from .gitinfo import Git
 from .outbox import Outbox
@@ -54,6 +54,9 @@ def _config(path: Path | None, environ: Mapping[str, str]) -> tuple[Check, Setti
 def _api_key(s: Settings, env: Mapping[str, str]) -> Check:
     try:
         load_api_key(s, env)
+        warning = check_key_file(Path(s.sei.api_key_file)) if s.sei.api_key_file else None
+        if warning:
+            return Check("api key", False, warning, warning.rsplit(": ", 1)[-1])
     except SeiWatchError as exc:
         return Check(
             "api key",
@@ -142,6 +145,21 @@ def _guid(s: Settings, env: Mapping[str, str]) -> Check:
             _FLAG,
         )
     return Check("instance guid", True, f"{guid} is registered in SEI", _FLAG)
+
+
+def _ca_bundle(s: Settings, env: Mapping[str, str]) -> Check:
+    """Which CA store TLS to SEI trusts: [sei] ca_bundle, else REQUESTS_CA_BUNDLE or
+    CURL_CA_BUNDLE (requests lets either replace its store), else certifi's bundle."""
+    if s.sei.ca_bundle:
+        where, path = "[sei] ca_bundle", s.sei.ca_bundle
+    elif env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE"):
+        name = "REQUESTS_CA_BUNDLE" if env.get("REQUESTS_CA_BUNDLE") else "CURL_CA_BUNDLE"
+        where, path = f"{name}={env[name]}", env[name]
+    else:
+        where, path = "certifi (requests' default)", requests.utils.DEFAULT_CA_BUNDLE_PATH
+    ok = os.path.exists(path)
+    detail = f"{where}: {path}" + ("" if ok else " does not exist")
+    return Check("tls ca bundle", ok, detail, "" if ok else "point it at a PEM bundle that exists")
 
 
 def _roots(s: Settings) -> Iterator[Check]:
@@ -281,6 +299,7 @@ def run_checks(
         return [first]
     steps: list[Callable[[], Check | Iterator[Check]]] = [
         lambda: _api_key(settings, environ),
+        lambda: _ca_bundle(settings, environ),
         lambda: _sei(settings, environ),
         lambda: _guid(settings, environ),
         lambda: _roots(settings),
