@@ -148,6 +148,8 @@ def deliver_one(io: Io, settings: Settings, key: str, timeout: float) -> ExitSta
             row = outbox.find(key)
             if row.state in ("delivered", "dead"):
                 break
+            # No single request may run past what is left of --timeout.
+            sender.client.deadline = max(deadline - time.monotonic(), 0.1)
             if not sender.step():
                 time.sleep(0.1)
             backlog = outbox.stats()["pending"]

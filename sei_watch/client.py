@@ -5,14 +5,20 @@ requests/urllib3 errors stop here: callers see an `Outcome` or a `DeliveryError`
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
+import socket
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from .errors import DeliveryError
 
@@ -29,6 +35,7 @@ PRESETS: Final[Mapping[str, str]] = {
 }
 USER_AGENT = "sei-watch"
 _MAX_MESSAGE = 500
+MAX_ANSWER = 64 * 1024  # an answer body past this is not read: SEI's are a few hundred bytes
 
 Kind = Literal["delivered", "retry", "dead", "hold"]
 
@@ -41,6 +48,69 @@ class Outcome:
     status: int | None
     message: str
     retry_after: float | None = None
+
+
+_ACTIVE: dict[int, socket.socket] = {}  # thread id -> the socket its request waits on
+_ACTIVE_LOCK = threading.Lock()
+
+
+class _Tracked:
+    """Notes the socket a thread's request waits on, so its deadline can shut it: a read
+    timeout restarts with every byte, so a server dripping its answer is never timed out."""
+
+    sock: socket.socket | None
+
+    def getresponse(self) -> Any:
+        if self.sock is not None:
+            with _ACTIVE_LOCK:
+                _ACTIVE[threading.get_ident()] = self.sock
+        return super().getresponse()  # type: ignore[misc]
+
+
+class _HTTP(_Tracked, HTTPConnection):
+    pass
+
+
+class _HTTPS(_Tracked, HTTPSConnection):
+    pass
+
+
+class _Pool(HTTPConnectionPool):
+    ConnectionCls = _HTTP
+
+
+class _SPool(HTTPSConnectionPool):
+    ConnectionCls = _HTTPS
+
+
+def _shut(thread: int, fired: threading.Event) -> None:
+    with _ACTIVE_LOCK:
+        sock = _ACTIVE.get(thread)
+    fired.set()
+    if sock is not None:
+        with contextlib.suppress(OSError):  # wakes the blocked read; the pool drops the conn
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Answer:
+    """An answer with its body read up to MAX_ANSWER."""
+
+    status_code: int
+    reason: str
+    headers: Mapping[str, str]
+    content: bytes
+
+
+def _read_capped(resp: requests.Response) -> bytes:
+    """At most MAX_ANSWER bytes of the body; the rest is never read (the connection closes)."""
+    try:
+        data = resp.raw.read(MAX_ANSWER + 1, decode_content=True) or b""
+    except Exception:  # a body cut off or reset: what came is what there is
+        data = b""
+    finally:
+        resp.close()
+    return data[:MAX_ANSWER]
 
 
 def resolve_base(url: str) -> str:
@@ -67,11 +137,12 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(when.timestamp() - (time.time() if now is None else now), 0.0)
 
 
-def _message(resp: requests.Response) -> str:
+def _message(resp: _Answer) -> str:
+    body = resp.content
     try:
-        doc = resp.json()
+        doc = json.loads(body)
     except ValueError:
-        return " ".join(resp.text.split())[:_MAX_MESSAGE]
+        return " ".join(body.decode("utf-8", "replace").split())[:_MAX_MESSAGE]
     if isinstance(doc, dict):
         for key in ("payload", "message", "error"):
             if key in doc:
@@ -90,8 +161,11 @@ class SeiClient:
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
         ca_bundle: str | None = None,
+        deadline: float | None = None,
     ) -> None:
         self.base = resolve_base(base)
+        # The whole request, answer included, ends by then, whatever the server does.
+        self.deadline = deadline if deadline is not None else connect_timeout + 2 * read_timeout
         self._key = api_key
         self._timeout = (connect_timeout, read_timeout)
         # verify=True lets REQUESTS_CA_BUNDLE (or CURL_CA_BUNDLE) replace the CA store, as
@@ -100,6 +174,10 @@ class SeiClient:
         self._verify: bool | str = ca_bundle or True
         self._session = requests.Session()
         self._session.headers.update({"User-Agent": USER_AGENT})
+        adapter = HTTPAdapter()
+        adapter.poolmanager.pool_classes_by_scheme = {"http": _Pool, "https": _SPool}
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
 
     def __repr__(self) -> str:  # never show the key
         return f"SeiClient({self.base!r})"
@@ -107,21 +185,41 @@ class SeiClient:
     def close(self) -> None:
         self._session.close()
 
-    def _post(self, path: str, body: bytes) -> requests.Response:
+    def _post(self, path: str, body: bytes) -> _Answer:
         headers = {"Authorization": f"ApiKey {self._key}", "Content-Type": "application/json"}
+        me, fired = threading.get_ident(), threading.Event()
+        timer = threading.Timer(self.deadline, _shut, args=(me, fired))
+        timer.daemon = True
+        timer.start()
         try:
-            return self._session.post(
+            resp = self._session.post(
                 f"{self.base}{path}",
                 data=body,
                 headers=headers,
                 timeout=self._timeout,
                 verify=self._verify,
                 allow_redirects=False,  # a redirect would carry the key to another host
+                stream=True,  # the body is read by us, up to a cap
+            )
+            return _Answer(
+                status_code=resp.status_code,
+                reason=resp.reason or "",
+                headers=resp.headers,
+                content=_read_capped(resp),
             )
         except requests.exceptions.SSLError as exc:
             raise DeliveryError(f"TLS failed for {self.base}: {type(exc).__name__}") from exc
         except requests.RequestException as exc:
+            if fired.is_set():
+                raise DeliveryError(
+                    f"no complete answer from {self.base}{path} within the {self.deadline:g} s "
+                    "deadline"
+                ) from exc
             raise DeliveryError(f"{type(exc).__name__} posting to {self.base}{path}") from exc
+        finally:
+            timer.cancel()
+            with _ACTIVE_LOCK:
+                _ACTIVE.pop(me, None)
 
     def post_run(self, body: bytes) -> Outcome:
         """POST one payload to /v1/custom-cicd and classify the answer."""
@@ -196,9 +294,9 @@ class SeiClient:
         return None
 
 
-def _json(resp: requests.Response) -> dict[str, Any]:
+def _json(resp: _Answer) -> dict[str, Any]:
     try:
-        doc = resp.json()
+        doc = json.loads(resp.content)
     except ValueError:
         return {}
     return doc if isinstance(doc, dict) else {}

@@ -189,18 +189,22 @@ def test_parse_post_cli_delivers_and_outbox_cli_reports(
 
 
 def test_parse_post_when_sei_is_down_keeps_the_payload(run_cli, tmp_path: Path) -> None:
-    """With SEI unreachable, --post exits NOT_DELIVERED and the payload waits in the outbox."""
+    """With SEI unreachable, --post exits NOT_DELIVERED, the payload waits in the outbox and
+    is saved in the file named by --save-undelivered."""
     cfg = tmp_path / "c.toml"
     cfg.write_text(
         f'[sei]\nurl = "http://127.0.0.1:9"\ninstance_guid = "{GUID}"\n'
         f'connect_timeout = 0.2\n[state]\ndir = "{tmp_path / "s"}"\n'
     )
+    saved = tmp_path / "undelivered.json"
     res = run_cli(
-        "parse", str(DATA / "ws-manifest"), "--post", "--timeout", "0.5", "--config", str(cfg)
-    )
+        "parse", str(DATA / "ws-manifest"), "--post", "--timeout", "0.5", "--config", str(cfg),
+        "--save-undelivered", str(saved),
+    )  # fmt: skip
     assert res.status == 4
-    assert "is queued, not delivered yet" in res.err
+    assert "is not delivered yet" in res.err
     assert Outbox(tmp_path / "s" / "outbox.db").stats()["pending"] == 1
+    assert saved.is_file()
 
 
 def test_register_writes_config(run_cli, sei: StandIn, sei_config: Path) -> None:
