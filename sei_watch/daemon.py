@@ -7,7 +7,6 @@ Every thread stops through one Event.
 
 from __future__ import annotations
 
-import logging
 import queue
 import signal
 import threading
@@ -32,11 +31,12 @@ from .state import BuildState
 from .statelock import lock_state_dir
 from .timelines import TimelineStore
 from .tracker import Candidate, Tracker, fingerprint_time
-from .watcher import RootWatcher
+from .watcher import RootWatcher, route_watchdog_logs
 
 __all__ = ["Daemon"]
 
 log = structlog.get_logger("sei_watch.daemon")
+DEGRADED_RESCAN = 5.0
 
 
 @dataclass(slots=True)
@@ -88,7 +88,7 @@ class Daemon:
         self.sender = make_sender(settings, self.outbox, self.environ)
         self._work = queue.Queue(maxsize=settings.daemon.queue_size)
         events: queue.Queue[str] = queue.Queue(maxsize=settings.daemon.queue_size)
-        _watch_stdlib_overflow(self.overflow)
+        route_watchdog_logs(self.overflow)
         watcher = RootWatcher(events, self.overflow)
         if settings.daemon.events:
             watcher.sync(settings.watches)
@@ -120,7 +120,7 @@ class Daemon:
         found = self.live.tracker.rescan()
         log.info("daemon.ready", builds_found=found, roots=len(self.live.settings.watches))
         notify.ready(self._status())
-        last_rescan = last_status = last_ping = time.monotonic()
+        last_rescan = last_status = last_ping = last_look = time.monotonic()
         try:
             while not self.stop.is_set():
                 self._drain(events)
@@ -130,7 +130,21 @@ class Daemon:
                     self.reload.clear()
                     self._reload(watcher)
                     live = self.live
-                if self.overflow.is_set() or now - last_rescan >= live.settings.daemon.rescan:
+                if watcher.check():
+                    self.overflow.set()
+                # A root that is gone (deleted, not mounted yet) is looked for every second, and
+                # rescanned as soon as it is back, not at the next periodic rescan.
+                if watcher.missing and now - last_look >= 1.0 and live.settings.daemon.events:
+                    last_look = now
+                    if watcher.sync(live.settings.watches):
+                        self.overflow.set()
+                # A root events cannot cover (too deep to watch) is rescanned every few seconds.
+                fast = bool(watcher.degraded) and now - last_rescan >= DEGRADED_RESCAN
+                if (
+                    fast
+                    or self.overflow.is_set()
+                    or now - last_rescan >= live.settings.daemon.rescan
+                ):
                     if self.overflow.is_set():
                         log.warning("watch.overflow", action="rescanning the roots")
                     self.overflow.clear()
@@ -291,19 +305,3 @@ class Daemon:
             log.info("payload.queued", key=key, outcome=queued)
         self.state.mark_reported(str(cand.dir), cand.fingerprint or "", key)
         self.reported += 1
-
-
-class _OverflowFilter(logging.Filter):
-    def __init__(self, flag: threading.Event) -> None:
-        super().__init__()
-        self.flag = flag
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if "overflow" in record.getMessage().lower():
-            self.flag.set()
-        return True
-
-
-def _watch_stdlib_overflow(flag: threading.Event) -> None:
-    """watchdog only logs an inotify queue overflow: turn that log line into a rescan."""
-    logging.getLogger("watchdog").addFilter(_OverflowFilter(flag))

@@ -6,7 +6,9 @@ sooner; the tracker re-derives the truth from the file system.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import logging
 import os
 import queue
 import threading
@@ -30,7 +32,7 @@ from watchdog.observers.polling import PollingObserver
 
 from .watches import WatchSpec
 
-__all__ = ["RootWatcher"]
+__all__ = ["RootWatcher", "route_watchdog_logs"]
 
 log = structlog.get_logger("sei_watch.watcher")
 
@@ -77,12 +79,18 @@ class RootWatcher:
         self.native: Any = Observer()
         self.polling: Any = PollingObserver(timeout=1.0)
         self._scheduled: dict[Path, tuple[Any, Any, int]] = {}  # root -> (observer, watch, ino)
+        self.degraded: set[Path] = set()  # roots events cannot cover: found by fast rescans
+        self.missing: set[Path] = set()  # wanted roots that do not exist (yet)
+        self._reported_missing: set[Path] = set()
         self.native.start()
         self.polling.start()
 
-    def sync(self, watches: tuple[WatchSpec, ...]) -> None:
-        """Schedule every root that exists; drop gone ones; re-watch a root that was replaced."""
+    def sync(self, watches: tuple[WatchSpec, ...]) -> int:
+        """Schedule every root that exists; drop gone ones; re-watch a root that was replaced.
+        Returns how many roots it started watching."""
+        started = 0
         wanted = {w.root: w.force_polling for w in watches}
+        self.missing = set()
         for root in list(self._scheduled):
             observer, watch, ino = self._scheduled[root]
             if root not in wanted or _ino(root) != ino:
@@ -100,12 +108,16 @@ class RootWatcher:
                 continue
             found = _ino(root)
             if found is None or not os.access(root, os.R_OK | os.X_OK):
-                log.error(
-                    "watch.root_unavailable",
-                    root=str(root),
-                    action="create it or fix its permissions; retried at each rescan",
-                )
+                if root not in self._reported_missing:
+                    log.error(
+                        "watch.root_unavailable",
+                        root=str(root),
+                        action="create it or fix its permissions; looked for every second",
+                    )
+                    self._reported_missing.add(root)
+                self.missing.add(root)
                 continue
+            self._reported_missing.discard(root)
             observer = self.polling if polling else self.native
             try:
                 watch = observer.schedule(
@@ -114,8 +126,53 @@ class RootWatcher:
             except OSError as exc:
                 self._explain(root, exc)
                 continue
+            except Exception as exc:  # RecursionError: a tree deeper than watchdog can walk
+                self._degrade(root, exc)
+                continue
             self._scheduled[root] = (observer, watch, found)
+            self.degraded.discard(root)
+            started += 1
             log.info("watch.started", root=str(root), polling=polling)
+        return started
+
+    def _degrade(self, root: Path, exc: BaseException) -> None:
+        if root not in self.degraded:
+            log.error(
+                "watch.degraded",
+                root=str(root),
+                error=f"{type(exc).__name__}: {str(exc)[:200]}",
+                action="builds under this root are found by a rescan every few seconds; look "
+                "for a directory tree nested absurdly deep under it",
+            )
+        self.degraded.add(root)
+
+    def check(self) -> bool:
+        """Whether a root's emitter thread died (watchdog dies on a tree grown too deep, say):
+        its root is unscheduled, so the next sync starts it again (or marks it degraded)."""
+        died = False
+        reader = getattr(self.native, "_inotify_fd", None)  # watchdog's inotify reading thread
+        if not self.native.is_alive() or (
+            isinstance(reader, threading.Thread) and not reader.is_alive()
+        ):
+            log.error("watch.observer_died", action="starting a new observer; rescanning")
+            old, self.native = self.native, Observer()
+            self.native.start()
+            with contextlib.suppress(Exception):
+                old.stop()
+            for root, (obs, _, _) in list(self._scheduled.items()):
+                if obs is old:
+                    del self._scheduled[root]
+            died = True
+        for observer in (self.native, self.polling):
+            alive = {id(e.watch): e.is_alive() for e in list(observer.emitters)}
+            for root, (obs, watch, _) in list(self._scheduled.items()):
+                if obs is observer and not alive.get(id(watch), False):
+                    log.error("watch.emitter_died", root=str(root), action="restarting its watch")
+                    with contextlib.suppress(Exception):
+                        observer.unschedule(watch)
+                    del self._scheduled[root]
+                    died = True
+        return died
 
     def _explain(self, root: Path, exc: OSError) -> None:
         if exc.errno in (errno.ENOSPC, errno.EMFILE):
@@ -145,3 +202,40 @@ def _ino(root: Path) -> int | None:
         return os.stat(root).st_ino
     except OSError:
         return None
+
+
+class _WatchdogLog(logging.Handler):
+    """watchdog logs on its own child loggers (`watchdog.observers.inotify_c`): its lines go
+    out as our JSON events, and its inotify queue overflow starts a rescan."""
+
+    def __init__(self, flag: threading.Event) -> None:
+        super().__init__(level=logging.INFO)
+        self.flag = flag
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if "overflow" in message.lower():
+            self.flag.set()
+        level = "warning" if record.levelno >= logging.WARNING else "info"
+        getattr(log, level)("watchdog.log", logger=record.name, message=message[:500])
+
+
+def _thread_died(args: threading.ExceptHookArgs) -> None:
+    name = args.thread.name if args.thread is not None else "?"
+    log.error("thread.crashed", thread=name, error=repr(args.exc_value)[:500])
+
+
+def route_watchdog_logs(flag: threading.Event) -> None:
+    """Route the `watchdog` logger tree through structlog (no plain-text lines in the journal)
+    and turn its overflow line into a rescan."""
+    # A thread that dies (watchdog's on a tree too deep) is an error event, not a traceback
+    # in plain text; the daemon's health check then restarts what it was.
+    threading.excepthook = _thread_died
+    logging.captureWarnings(True)  # watchdog also warns through `warnings` (py.warnings)
+    for name in ("watchdog", "py.warnings"):
+        logger = logging.getLogger(name)
+        for old in [h for h in logger.handlers if isinstance(h, _WatchdogLog)]:
+            logger.removeHandler(old)
+        logger.addHandler(_WatchdogLog(flag))
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
