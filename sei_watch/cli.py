@@ -22,6 +22,7 @@ from .logs import configure_logging
 from .report import require_instance
 from .status import ExitStatus
 from .summary import dump_json
+from .termsafe import visible
 from .timeline import render_html, render_text
 from .timelines import TimelineStore
 
@@ -121,7 +122,7 @@ def cmd_doctor(args: argparse.Namespace, io: Io) -> ExitStatus:
         dump_json(io.stdout, [c.as_dict() for c in checks])
     else:
         for c in checks:
-            io.stdout.write(f"{'✔' if c.ok else '✖'} {c.name}: {c.detail}\n")
+            io.stdout.write(f"{'✔' if c.ok else '✖'} {c.name}: {visible(c.detail)}\n")
             if not c.ok and c.fix:
                 io.stdout.write(f"    fix: {c.fix}\n")
     return ExitStatus.OK if all(c.ok for c in checks) else ExitStatus.PROBLEMS
@@ -188,8 +189,8 @@ def main(argv: Sequence[str] | None = None, io: Io | None = None) -> int:
     try:
         return COMMANDS[args.command](args, io)
     except ConfigError as exc:
-        io.stderr.write(f"sei-watch: {exc}\n")
+        io.stderr.write(f"sei-watch: {visible(str(exc))}\n")
         return ExitStatus.USAGE
     except SeiWatchError as exc:
-        io.stderr.write(f"sei-watch: {exc}\n")
+        io.stderr.write(f"sei-watch: {visible(str(exc))}\n")
         return ExitStatus.USAGE

@@ -18,6 +18,7 @@ from .delivery import load_api_key, make_sender, open_outbox
 from .errors import ConfigError
 from .oneshot import load_payloads
 from .status import ExitStatus
+from .termsafe import visible
 
 if TYPE_CHECKING:
     from .cli import Io
@@ -72,9 +73,10 @@ def cmd_outbox(args: argparse.Namespace, io: Io, settings: Settings) -> ExitStat
     try:
         if args.action == "list":
             for r in outbox.rows(state=args.state):
-                err = f"  {r.last_error[:80]}" if r.last_error else ""
+                err = f"  {visible(r.last_error[:80])}" if r.last_error else ""
+                key = visible(r.key)
                 io.stdout.write(
-                    f"{r.id:>6} {r.state:<9} {r.attempts:>3} {_age(r.updated)}  {r.key}{err}\n"
+                    f"{r.id:>6} {r.state:<9} {r.attempts:>3} {_age(r.updated)}  {key}{err}\n"
                 )
         elif args.action == "show":
             r = outbox.find(args.key)
@@ -110,7 +112,7 @@ def cmd_outbox(args: argparse.Namespace, io: Io, settings: Settings) -> ExitStat
             for payload in payloads:
                 outcome = outbox.enqueue(payload)
                 key = f"{payload['job_full_name']}#{payload['build_number']}"
-                io.stdout.write(f"{key} {outcome}\n")
+                io.stdout.write(f"{visible(key)} {outcome}\n")
             return _flush(args, io, settings, outbox) if args.flush else ExitStatus.OK
         else:
             return _flush(args, io, settings, outbox)

@@ -23,6 +23,7 @@ from .report import Given, Report, build_report
 from .state import BuildState
 from .status import ExitStatus
 from .summary import dump_json, record_json, write_summary
+from .termsafe import visible
 from .timeline import render_html, render_text
 from .workspace import parse_claimed, parse_file
 
@@ -119,7 +120,7 @@ def _parse_claimed(args: argparse.Namespace, io: Io, settings: Settings) -> Exit
             f"{args.path}: no parser claims this file by its name or first bytes; name one "
             "with --parser (`sei-watch parsers` lists them)"
         )
-    io.stderr.write(f"sei-watch: {args.path.name} read by {', '.join(names)}\n")
+    io.stderr.write(f"sei-watch: {visible(args.path.name)} read by {', '.join(names)}\n")
     dump_json(io.stdout, [record_json(r) for r in records])
     problems = any(r["kind"] == "ParseProblem" for r in map(record_json, records))
     return ExitStatus.PROBLEMS if problems else ExitStatus.OK
@@ -143,9 +144,9 @@ def _explain(io: Io, report: Report) -> None:
         text = json.dumps(value, ensure_ascii=False)
         if len(text) > 60:
             text = text[:57] + "..."
-        io.stdout.write(f"{key:<16} {text:<62} {sources.get(key, '?')}\n")
+        io.stdout.write(f"{key:<16} {visible(text):<62} {visible(sources.get(key, '?'))}\n")
     for note in report.context.notes:
-        io.stdout.write(f"note: {note}\n")
+        io.stdout.write(f"note: {visible(note)}\n")
 
 
 def cmd_parse(args: argparse.Namespace, io: Io) -> ExitStatus:
@@ -213,10 +214,10 @@ def _cmd_parse(args: argparse.Namespace, io: Io) -> tuple[ExitStatus, bool]:
     if args.html:
         args.html.write_text(render_html(asm.payload), encoding="utf-8")
     if args.json or args.records or args.explain or args.timeline:  # else in the summary
-        io.stderr.writelines(f"sei-watch: problem: {prob}\n" for prob in asm.problems)
+        io.stderr.writelines(f"sei-watch: problem: {visible(str(p))}\n" for p in asm.problems)
     if invalid:
         io.stderr.write("sei-watch: the payload is not valid:\n")
-        io.stderr.writelines(f"  {line}\n" for line in invalid)
+        io.stderr.writelines(f"  {visible(line)}\n" for line in invalid)
         return ExitStatus.INVALID_PAYLOAD, False
     if args.post:
         refusal = report.refusal()
@@ -240,7 +241,7 @@ def _post(
     if state is not None:
         report.remember(state)
     key = report.key
-    io.stderr.write(f"sei-watch: {key} {queued} in the outbox\n")
+    io.stderr.write(f"sei-watch: {visible(key)} {queued} in the outbox\n")
     # One request may not outlast the whole deadline.
     sei = replace(
         settings.sei,

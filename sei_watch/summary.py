@@ -9,6 +9,7 @@ from typing import Any, TextIO
 
 from .assemble import Assembly
 from .records import Record
+from .termsafe import safe_copy, visible
 
 __all__ = ["fmt_ms", "record_json", "write_summary"]
 
@@ -44,8 +45,10 @@ def _when(ms: int) -> str:
 
 
 def write_summary(out: TextIO, asm: Assembly, *, title: str, problems_label: str = "") -> None:
-    """Print stages, steps, tests, artifacts, problems and defaulted fields."""
-    p = asm.payload
+    """Print stages, steps, tests, artifacts, problems and defaulted fields; every string
+    from the build is escaped for the terminal first."""
+    p = safe_copy(asm.payload)
+    title = visible(title)
     defaulted = dict(asm.defaults)
     w = out.write
     w(f"{title}\n\n")
@@ -96,7 +99,7 @@ def write_summary(out: TextIO, asm: Assembly, *, title: str, problems_label: str
         )
     w(f"\nProblems ({len(asm.problems)}){problems_label}\n")
     for prob in asm.problems:
-        w(f"  {prob}\n")
+        w(f"  {visible(str(prob))}\n")
     if asm.defaults:
         w("\nDefaults (no file stated these; set them with --set or the config)\n")
         for key, why in asm.defaults:

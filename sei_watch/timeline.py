@@ -11,6 +11,7 @@ from typing import Any
 
 from .payload import instant_ms
 from .summary import fmt_ms
+from .termsafe import safe_copy
 
 __all__ = ["Row", "render_html", "render_text", "rows_of"]
 
@@ -73,7 +74,9 @@ def _bar(start: int, duration: int, scale: float, width: int, *, ascii_only: boo
 def render_text(
     payload: Mapping[str, Any], *, width: int = 100, ascii_only: bool = False, color: bool = False
 ) -> str:
-    """One line per stage and step: name, bar to scale, duration; failed rows in red."""
+    """One line per stage and step: name, bar to scale, duration; failed rows in red. Names
+    from the build are escaped for the terminal."""
+    payload = safe_copy(payload)
     rows = rows_of(payload)
     total = max([r.start + r.duration for r in rows] + [int(payload.get("duration") or 0), 1])
     name_w = min(max([len(r.name) + 2 * r.depth for r in rows] + [8]), 40)

@@ -5,6 +5,8 @@ real daemon, which keeps running."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from sei_watch.status import ExitStatus
@@ -62,3 +64,26 @@ def test_daemon_reports_a_build_with_a_deep_file(tmp_path: Path, sei: StandIn) -
         assert any("k8s/deploy.yaml" in str(e.get("path")) for e in d.seen("parse.problem"))
     finally:
         assert d.stop() == 0
+
+
+def test_config_regex_cannot_backtrack_for_ever(tmp_path: Path) -> None:
+    """Item 8: `^(a+)+$` on a 41-character line (minutes of backtracking in Python's re) runs
+    on RE2 and `parse` finishes (the subprocess limit only guards against a hang); a pattern
+    RE2 cannot run (a backreference) is a problem naming the option."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "build.log").write_text("a" * 41 + "b\n" + "a" * 10 + "\n")
+    for step, expect in (
+        ("^(?P<name>(a+)+)$", "aaaaaaaaaa"),
+        ("^(?P<name>(a)\\2)$", "not a pattern RE2 accepts"),
+    ):
+        cfg = tmp_path / "c.toml"
+        cfg.write_text(
+            '[parsers.log-generic]\nglobs = ["**/build.log"]\n'
+            f"[parsers.log-generic.options]\nstep = '{step}'\n"
+        )
+        proc = subprocess.run(
+            [sys.executable, "-m", "sei_watch", "parse", str(ws), "--config", str(cfg)],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert expect in proc.stdout + proc.stderr, proc.stdout + proc.stderr
