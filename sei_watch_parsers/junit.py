@@ -22,6 +22,7 @@ __all__ = ["JUnitParser"]
 
 CHUNK = 1 << 16
 BATCH = 4096  # children of an open suite counted and dropped at a time
+RECOVER_BUDGET = 32 << 20  # bytes the recovery pass reads before it gives up
 _CONTENT_ERRORS = ("Char", "UTF-8", "encoding", "CData", "ntity", "amplification", "depth")
 _SUITE_ROOTS = ("testsuite", "testsuites")
 
@@ -34,11 +35,21 @@ class _Stream:
         self.done: list[SuiteSummary] = []  # finished, not yet handed on
         self.emitted = 0
         self.closed = 0  # suites ended, those with no test case included
+        self.stopped = False  # the recovery pass reached its budget
         self.stack: list[tuple[Any, SuiteCounter]] = []
 
     def run(self, fh: BinaryIO, *, recover: bool) -> Iterator[SuiteSummary]:
         parser = pull_parser(("testsuite",), recover=recover)
+        fed = 0
         while chunk := fh.read(CHUNK):
+            fed += len(chunk)
+            if recover and fed > RECOVER_BUDGET:
+                # libxml2's recovery keeps what it cannot place (all of a file that is not
+                # XML): past the budget, what was recovered so far is all there is.
+                self.stopped = True
+                self.done += self.partial()
+                yield from self._take()
+                return
             parser.feed(chunk)
             self._events(parser)
             for elem, counter in self.stack:
@@ -176,12 +187,13 @@ class JUnitParser:
             for s in again.done + again.partial():
                 recovered += 1
                 yield SuiteSummary(**{**_fields(s), "flags": (*s.flags, "recovered")})
+        stopped = f"; recovery stopped after {RECOVER_BUDGET >> 20} MiB" if again.stopped else ""
         if not recovered and not stream.emitted:
-            raise ParseError(f"not well-formed XML: {why}", line=line)
+            raise ParseError(f"not well-formed XML: {why}{stopped}", line=line)
         yield ctx.problem(
             path,
             f"not well-formed XML: {why}; libxml2 recovered "
-            f"{recovered} suites, whose counts may be incomplete",
+            f"{recovered} suites, whose counts may be incomplete{stopped}",
             line=line,
         )
 

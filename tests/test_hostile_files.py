@@ -87,3 +87,38 @@ def test_config_regex_cannot_backtrack_for_ever(tmp_path: Path) -> None:
             capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
         assert expect in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+
+
+def _peak_rss_mib(args: list[str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+    """Run a child and return its own peak RSS (MiB): a fresh process per measurement."""
+    probe = (
+        "import resource, subprocess, sys; "
+        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024); "
+        "sys.stdout.write(p.stdout[-2000:]); sys.stderr.write(p.stderr[-2000:]); "
+        "sys.exit(p.returncode)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=300,
+        check=False,
+    )  # fmt: skip
+    return float(proc.stdout.splitlines()[0]), proc
+
+
+def test_junit_recovery_is_bounded(tmp_path: Path) -> None:
+    """Item 3: a claimed 256 MiB `.xml` that is not XML after its first tag sends the parser
+    down libxml2's recovery, which keeps what it cannot place (a peak over the file's size
+    before): it stops at its budget, memory stays far under the file's size, and the problem
+    says recovery stopped."""
+    path = tmp_path / "TEST-bad.xml"
+    line = b"this is not xml <<< & >> at all " * 100 + b"\n"
+    with path.open("wb") as fh:
+        fh.write(b'<testsuite name="s">')
+        while fh.tell() < 256 << 20:
+            fh.write(line)
+    rss, proc = _peak_rss_mib(
+        [sys.executable, "-m", "sei_watch", "parse", str(path), "--parser", "junit"]
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert rss < 160, rss
+    assert "recovery stopped" in proc.stdout
