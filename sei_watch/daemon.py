@@ -84,6 +84,17 @@ class Daemon:
         register_secret(load_api_key(settings, self.environ))
         self.outbox = open_outbox(settings)  # a read-only or full state dir fails here, loudly
         self.state = BuildState(settings.state_dir / STATE_FILE)
+        if self.outbox.salvaged is not None:  # the file was corrupt: nothing waiting is lost
+            kept = {row.key for row in self.outbox.rows(limit=10_000_000)}
+            again = self.state.forget_reported(kept)
+            self.outbox.note_recovery(again)
+            log.warning(
+                "outbox.recovered_after_corruption",
+                recovered=len(self.outbox.salvaged),
+                derived_again=again,
+                moved_to=self.outbox.moved_to,
+                note="the builds derived again are reported by the first rescan",
+            )
         self.live = self._load()
         self.sender = make_sender(settings, self.outbox, self.environ)
         self._work = queue.Queue(maxsize=settings.daemon.queue_size)

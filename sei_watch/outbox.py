@@ -263,6 +263,14 @@ class Outbox(SqliteStore):
                 (self._clock() - days * 86400,),
             ).rowcount
 
+    def note_recovery(self, derived_again: int) -> None:
+        """Record what a corrupt file's recovery came to (shown by `outbox stats`)."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO recovery VALUES (?,?,?,?)",
+                (self._clock(), self.moved_to, len(self.salvaged or ()), derived_again),
+            )
+
     def stats(self) -> dict[str, Any]:
         counts = dict.fromkeys(("pending", "inflight", "delivered", "dead"), 0)
         for state, n in self._read("SELECT state, count(*) FROM outbox GROUP BY state"):
@@ -271,8 +279,17 @@ class Outbox(SqliteStore):
             "SELECT min(created), coalesce(sum(size), 0) FROM outbox WHERE state IN "
             "('pending','inflight')"
         )[0]
+        last = self._read(
+            "SELECT at, moved_to, recovered, derived_again FROM recovery ORDER BY at DESC LIMIT 1"
+        )
+        recovery = (
+            dict(zip(("at", "moved_to", "recovered", "derived_again"), last[0], strict=True))
+            if last
+            else None
+        )
         return {
             **counts,
+            "last_recovery": recovery,
             "waiting_bytes": waiting,
             "oldest_pending_age_s": round(self._clock() - oldest, 1) if oldest else None,
             "path": str(self.path),

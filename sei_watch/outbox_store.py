@@ -41,7 +41,55 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt);
 CREATE INDEX IF NOT EXISTS outbox_job ON outbox (instance_guid, job, id);
+CREATE TABLE IF NOT EXISTS recovery (
+    at REAL NOT NULL, moved_to TEXT NOT NULL, recovered INTEGER NOT NULL,
+    derived_again INTEGER NOT NULL
+);
 """
+
+
+_SELECT = (
+    "SELECT id, instance_guid, job, build_number, body, body_hash, state, size, attempts, "
+    "created, updated, next_attempt, delivered_at, last_error FROM outbox"
+)
+_WIDTH = 14
+_INSERT = (
+    "INSERT OR IGNORE INTO outbox (id, instance_guid, job, build_number, body, body_hash, "
+    "state, size, attempts, created, updated, next_attempt, delivered_at, last_error) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+
+
+def _salvage(path: Path) -> list[tuple[Any, ...]]:
+    """Every outbox row a damaged file still yields: a whole scan where it works, else row by
+    row up to the highest id, so a bad page costs only the rows on it."""
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return []
+    try:
+        try:
+            rows = db.execute(_SELECT).fetchall()
+            if all(len(r) == _WIDTH for r in rows):
+                return [tuple(r) for r in rows]
+        except sqlite3.Error:
+            pass
+        try:
+            top = db.execute("SELECT seq FROM sqlite_sequence WHERE name='outbox'").fetchone()
+            highest = int(top[0]) if top else 0
+        except sqlite3.Error:
+            highest = 0
+        found = []
+        for ident in range(1, min(highest, 1_000_000) + 1):
+            try:
+                row = db.execute(_SELECT + " WHERE id=?", (ident,)).fetchone()
+            except sqlite3.Error:
+                continue
+            if row is not None:
+                found.append(tuple(row))
+        return found
+    finally:
+        db.close()
 
 
 def _translate(path: Path, exc: sqlite3.Error) -> OutboxError:
@@ -61,6 +109,8 @@ class SqliteStore:
     def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
         self.path = path
         self._clock = clock
+        self.salvaged: list[tuple[Any, ...]] | None = None  # set when the file was corrupt
+        self.moved_to = ""
         self._lock = threading.Lock()
         self._db = self._open()
 
@@ -91,6 +141,7 @@ class SqliteStore:
             db = self._move_aside(exc)
         try:
             db.executescript(_SCHEMA)
+            self._restore(db)
             with self._tx(db):  # a write proves the directory and disk take writes
                 back = db.execute("UPDATE outbox SET state='pending' WHERE state='inflight'")
             if back.rowcount:
@@ -112,15 +163,33 @@ class SqliteStore:
             src = Path(f"{self.path}{suffix}")
             if src.exists():
                 src.rename(Path(f"{aside}{suffix}"))
+        self.salvaged = _salvage(aside)
+        self.moved_to = str(aside)
         log.error(
             "outbox.corrupt",
             path=str(self.path),
             moved_to=str(aside),
             bytes=size,
             error=str(exc),
-            lost="payloads still pending in it are not sent; try `sqlite3 FILE .recover`",
+            salvaged=len(self.salvaged),
+            action="rows still readable are queued again; the daemon derives the others again "
+            "from their build directories",
         )
         return self._connect()
+
+    def _restore(self, db: sqlite3.Connection) -> None:
+        """Put the rows read out of a corrupt file into the new one: waiting rows wait again,
+        dead ones stay dead, delivered ones are remembered as delivered."""
+        if not self.salvaged:
+            return
+        with self._tx(db):
+            db.executemany(
+                _INSERT,
+                [
+                    (*row[:6], "pending" if row[6] == "inflight" else row[6], *row[7:])
+                    for row in self.salvaged
+                ],
+            )
 
     @staticmethod
     @contextmanager

@@ -95,6 +95,16 @@ class BuildState:
             except sqlite3.Error as exc:
                 raise OutboxError(f"build state {self.path}: {exc}") from exc
 
+    def forget_reported(self, keep: set[str]) -> int:
+        """Forget every reported build whose payload key is not in `keep` (after an outbox was
+        lost): a rescan reports them again, harmless at SEI, which keeps a run's first write."""
+        with self._lock:
+            rows = self._db.execute("SELECT dir, payload_key FROM reported").fetchall()
+            gone = [(d,) for d, key in rows if key not in keep]
+            with self._db:
+                self._db.executemany("DELETE FROM reported WHERE dir=?", gone)
+        return len(gone)
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

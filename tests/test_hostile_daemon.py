@@ -126,3 +126,36 @@ def test_root_deleted_and_made_again(tmp_path: Path, sei: StandIn) -> None:
         wait_for(lambda: ("again", 1) in keys(sei), 20, "the build in the new root")
     finally:
         assert d.stop() == 0
+
+
+def test_corrupt_outbox_keeps_what_was_pending(tmp_path: Path, sei: StandIn) -> None:
+    """Item 5: six builds wait in the outbox (SEI unreachable), the daemon stops and the file
+    is damaged in the middle. At the next start the readable rows are recovered into a new
+    outbox, the builds whose rows are lost are derived again from their directories, and SEI
+    ends up storing all six; the log and `outbox stats` say how many of each."""
+    root, watches = spool(tmp_path)
+    down = DaemonProc(tmp_path, sei, watches, daemon="rescan = 300")
+    down.config.write_text(down.config.read_text().replace(sei.url, "http://127.0.0.1:9"))
+    down.start()
+    try:
+        for n in range(1, 7):
+            write_build(root / "held" / str(n), junit=None)
+        wait_for(lambda: len(down.seen("payload.queued")) == 6, 20, "six queued")
+    finally:
+        assert down.stop() == 0
+    db = tmp_path / "state" / "outbox.db"
+    for suffix in ("-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    data = bytearray(db.read_bytes())
+    page = 4096
+    assert len(data) >= 4 * page
+    data[2 * page : 3 * page] = b"\xa5" * page  # one page of garbage in the middle
+    db.write_bytes(bytes(data))
+    up = DaemonProc(tmp_path, sei, watches, daemon="rescan = 300").start()
+    try:
+        wait_for(lambda: len(sei.store.runs) == 6, 30, "all six stored")
+        (event,) = up.seen("outbox.recovered_after_corruption")
+        assert event["recovered"] + event["derived_again"] >= 6
+        assert any(".corrupt-" in p.name for p in db.parent.iterdir())
+    finally:
+        assert up.stop() == 0
