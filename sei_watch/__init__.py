@@ -6,8 +6,6 @@ Protocol with its context, and the errors.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 from .errors import ConfigError, ParseError, PayloadError, PluginError, SeiWatchError
 from .plugins import ENTRY_POINT_GROUP, ParseContext, Parser
 from .records import (
@@ -22,10 +20,8 @@ from .records import (
     SuiteSummary,
 )
 
-try:
-    __version__ = version("sei-watch")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0+unknown"
+# The one place the version is written (pyproject reads it): no metadata lookup at start-up.
+__version__ = "0.1.0"
 
 __all__ = [
     "ENTRY_POINT_GROUP",

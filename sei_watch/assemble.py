@@ -18,8 +18,9 @@ from .payload import (
     shorten,
 )
 from .records import Artifact, BuildFacts, ParseProblem, Record, Stage, Step, SuiteSummary
+from .suites import tests_stage
 
-__all__ = ["Assembly", "AssemblyInput", "assemble", "step_description", "suite_description"]
+__all__ = ["Assembly", "AssemblyInput", "assemble"]
 
 _SEVERITY = {"SUCCESS": 0, "NOT_BUILT": 1, "UNSTABLE": 2, "ABORTED": 3, "FAILURE": 4}
 
@@ -51,43 +52,6 @@ class Assembly:
     problems: tuple[ParseProblem, ...]
 
 
-def suite_description(s: SuiteSummary) -> str:
-    """The counts of a suite in one line, with the first failure when there is one."""
-    parts = [
-        f"{s.tests} tests: {s.passed} passed, {s.failures} failed, {s.errors} errors, "
-        f"{s.skipped} skipped, {s.flaky} flaky"
-    ]
-    if s.from_attributes:
-        parts.append("(counts from suite attributes)")
-    if s.partial:
-        parts.append("(partial: file truncated)")
-    if s.failed_cases:
-        first = s.failed_cases[0]
-        what = ": ".join(x for x in (first.type, first.message) if x)
-        parts.append(f"first failure {first.case}" + (f": {what}" if what else ""))
-    return "; ".join(parts)[:1000]
-
-
-def step_description(s: SuiteSummary) -> str:
-    """A suite in SEI's 50-character step description: the counts, then the first failure,
-    e.g. `12 tests, 1 failed: checksOutWithTax`."""
-    bits = [
-        f"{n} {word}"
-        for n, word in (
-            (s.failures, "failed"),
-            (s.errors, "errors"),
-            (s.skipped, "skipped"),
-            (s.flaky, "flaky"),
-        )
-        if n
-    ]
-    text = f"{s.tests} tests" + (", " + ", ".join(bits) if bits else " passed")
-    room = STEP_TEXT_LIMIT - len(text) - 2
-    if s.failed_cases and room >= 8:
-        text += ": " + fit(s.failed_cases[0].case, room)
-    return fit(text, STEP_TEXT_LIMIT)
-
-
 def _worst(results: Iterable[str]) -> str:
     return max(results, key=lambda r: _SEVERITY.get(r, 0), default="SUCCESS")
 
@@ -98,47 +62,6 @@ def _result_of(text: str) -> str:
 
 def _state_of(result: str) -> str:
     return "SKIPPED" if result == "NOT_BUILT" else "FINISHED"
-
-
-def _tests_stage(suites: list[SuiteSummary], name: str) -> Stage:
-    steps = tuple(
-        Step(
-            name=s.name,
-            duration_ms=s.time_ms,
-            start_ms=s.start_ms,
-            result="FAILURE" if s.failed else "SUCCESS",
-            description=step_description(s),
-            source=s.source,
-        )
-        for s in suites
-    )
-    starts = [s.start_ms for s in suites if s.start_ms is not None]
-    if starts and len(starts) == len(suites):
-        start: int | None = min(starts)
-        duration = max(s.start_ms + s.time_ms for s in suites if s.start_ms is not None) - min(
-            starts
-        )
-    else:
-        start, duration = (min(starts) if starts else None), sum(s.time_ms for s in suites)
-    total = sum(s.tests for s in suites)
-    failed = sum(s.failures + s.errors for s in suites)
-    text = (
-        f"{total} tests in {len(suites)} suites, {failed} failed or errored, "
-        f"{sum(s.skipped for s in suites)} skipped, {sum(s.flaky for s in suites)} flaky"
-    )
-    first = next((s for s in suites if s.failed_cases), None)
-    if first is not None:
-        case = first.failed_cases[0]
-        what = ": ".join(x for x in (case.type, case.message) if x)
-        text += f"; first failure {first.name} {case.case}" + (f": {what}" if what else "")
-    return Stage(
-        name=name,
-        duration_ms=max(duration, 0),
-        start_ms=start,
-        result="FAILURE" if failed else "SUCCESS",
-        description=fit(text, STAGE_TEXT_LIMIT),
-        steps=steps,
-    )
 
 
 def _node(
@@ -251,7 +174,7 @@ def assemble(records: Iterable[Record], given: AssemblyInput) -> Assembly:
             )
         else:
             artifacts.setdefault(rec.key, rec)
-    all_stages = stages + ([_tests_stage(suites, given.tests_stage)] if suites else [])
+    all_stages = stages + ([tests_stage(suites, given.tests_stage)] if suites else [])
     # Stages in the order they ran; those with no start keep the order of the scan, after.
     all_stages.sort(key=lambda st: (st.start_ms is None, st.start_ms or 0))
     defaults: list[tuple[str, str]] = []

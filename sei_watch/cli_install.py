@@ -8,7 +8,7 @@ import os
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError
 from .status import ExitStatus
@@ -16,7 +16,7 @@ from .status import ExitStatus
 if TYPE_CHECKING:
     from .cli_io import Io
 
-__all__ = ["add_command", "cmd_install_unit", "shipped"]
+__all__ = ["cmd_install_unit", "shipped"]
 
 FILES = {"unit": "sei-watch.service", "config": "config.example.toml"}
 
@@ -29,34 +29,6 @@ def shipped(name: str) -> str:
         return packaged.read_text(encoding="utf-8")
     source = Path(__file__).resolve().parent.parent / "systemd" / FILES[name]
     return source.read_text(encoding="utf-8")
-
-
-def add_command(sub: Any) -> None:
-    """The `install-unit` subcommand."""
-    p = sub.add_parser("install-unit", help="print or install the systemd unit and a config")
-    p.add_argument(
-        "--print",
-        dest="show",
-        choices=("unit", "config"),
-        help="print the unit (or the example config) instead of writing it",
-    )
-    p.add_argument(
-        "--unit-dir",
-        type=Path,
-        default=Path("/etc/systemd/system"),
-        help="where the unit goes (default /etc/systemd/system)",
-    )
-    p.add_argument(
-        "--config",
-        type=Path,
-        default=Path("/etc/sei-watch/config.toml"),
-        help="where the example config goes, unless a file is there (default /etc/sei-watch)",
-    )
-    p.add_argument(
-        "--exec",
-        dest="exe",
-        help="the sei-watch to run (default: this one, found on PATH or beside Python)",
-    )
 
 
 def _write(path: Path, text: str, mode: int) -> None:

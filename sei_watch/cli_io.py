@@ -9,10 +9,11 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from .config import Settings, find_config, load_settings
-from .plugins import Registry, load_parsers
+if TYPE_CHECKING:
+    from .config import Settings
+    from .plugins import Registry
 
 __all__ = ["Io", "registry_for", "settings_for"]
 
@@ -30,11 +31,15 @@ class Io:
 
 def settings_for(args: argparse.Namespace, io: Io) -> Settings:
     """The config the command names, else ./sei-watch.toml, else /etc/sei-watch/config.toml."""
+    from .config import find_config, load_settings  # noqa: PLC0415  (lazy: see cli.py)
+
     return load_settings(find_config(args.config, io.environ), io.environ)
 
 
 def registry_for(settings: Settings, io: Io) -> Registry:
     """The parsers in use; plugins that failed to load are warned about on stderr."""
+    from .plugins import load_parsers  # noqa: PLC0415  (lazy: see cli.py)
+
     registry = load_parsers(settings.parsers)
     for failure in registry.failures:
         io.stderr.write(f"sei-watch: warning: {failure}\n")

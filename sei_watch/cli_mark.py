@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .ci_env import detect
-from .config import parse_assignment
+from .cli_args import parse_assignment
 from .errors import ConfigError
 from .gitinfo import Git, GitError
 from .marker import write_marker
@@ -23,23 +23,7 @@ from .status import ExitStatus
 if TYPE_CHECKING:
     from .cli import Io
 
-__all__ = ["add_command", "cmd_mark"]
-
-
-def add_command(sub: Any) -> None:
-    mk = sub.add_parser("mark", help="write the build marker (run as the CI job's last step)")
-    mk.add_argument("--result", help=f"the job's result ({', '.join(RESULTS)} or the CI's word)")
-    mk.add_argument(
-        "--param",
-        action="append",
-        default=[],
-        metavar="K=V",
-        help="a job parameter for SEI (repeatable)",
-    )
-    mk.add_argument("--cd", action="store_true", help="this job is a deployment")
-    mk.add_argument("--dir", type=Path, default=Path("."), help="the build output directory")
-    mk.add_argument("--repo", type=Path, help="the git checkout (default: the current one)")
-    mk.add_argument("--start", type=int, help="the job's start, epoch ms, if the CI hides it")
+__all__ = ["cmd_mark"]
 
 
 def cmd_mark(args: argparse.Namespace, io: Io) -> ExitStatus:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .cli_io import settings_for
 from .client import SeiClient
 from .config import Settings
 from .delivery import load_api_key, make_sender, open_outbox
@@ -21,44 +22,9 @@ from .status import ExitStatus
 from .termsafe import visible
 
 if TYPE_CHECKING:
-    from .cli import Io
+    from .cli_io import Io
 
-__all__ = ["add_commands", "cmd_outbox", "cmd_register"]
-
-
-def add_commands(sub: Any) -> None:
-    """Add the outbox and register commands to the CLI's subparsers."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, help="a TOML config file")
-    ob = sub.add_parser("outbox", help="inspect, retry, drop or flush queued payloads")
-    osub = ob.add_subparsers(dest="action", required=True, metavar="ACTION")
-    ls = osub.add_parser("list", help="one line per row", parents=[common])
-    ls.add_argument("--state", choices=("pending", "inflight", "delivered", "dead"))
-    osub.add_parser("show", help="a row and its payload", parents=[common]).add_argument("key")
-    rt = osub.add_parser("retry", help="send a row (or every dead one) again", parents=[common])
-    rt.add_argument("key", nargs="?")
-    rt.add_argument("--all-dead", action="store_true")
-    osub.add_parser("drop", help="delete a row for good", parents=[common]).add_argument("key")
-    osub.add_parser("stats", help="counts by state, oldest waiting, size", parents=[common])
-    im = osub.add_parser(
-        "import", help="queue payloads that `parse --post` saved undelivered", parents=[common]
-    )
-    im.add_argument("files", nargs="+", type=Path, metavar="FILE", help="saved payload files")
-    im.add_argument("--flush", action="store_true", help="deliver them now, then exit")
-    im.add_argument("--timeout", type=float, default=60.0, help="seconds for --flush")
-    fl = osub.add_parser("flush", help="deliver what is waiting, then exit", parents=[common])
-    fl.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
-
-    rg = sub.add_parser("register", help="create the CI/CD instance GUID in SEI")
-    rg.add_argument("--integration-id", required=True)
-    rg.add_argument("--name", required=True)
-    rg.add_argument("--type", default="jenkins")
-    rg.add_argument(
-        "--write-config",
-        action="store_true",
-        help="store the GUID and name as [sei] instance_guid and instance_name in the config",
-    )
-    rg.add_argument("--config", type=Path, help="a TOML config file")
+__all__ = ["cmd_outbox", "cmd_register", "run_outbox", "run_register"]
 
 
 def _age(ts: float | None) -> str:
@@ -220,3 +186,13 @@ def cmd_register(args: argparse.Namespace, io: Io, settings: Settings) -> ExitSt
         _write_sei_keys(target, {"instance_guid": guid, "instance_name": args.name})
         io.stderr.write(f"sei-watch: wrote [sei] instance_guid and instance_name to {target}\n")
     return ExitStatus.OK
+
+
+def run_outbox(args: argparse.Namespace, io: Io) -> ExitStatus:
+    """`sei-watch outbox ACTION`, with the config the command names."""
+    return cmd_outbox(args, io, settings_for(args, io))
+
+
+def run_register(args: argparse.Namespace, io: Io) -> ExitStatus:
+    """`sei-watch register`, with the config the command names."""
+    return cmd_register(args, io, settings_for(args, io))

@@ -8,79 +8,24 @@ import json
 import os
 import shutil
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from . import cli_outbox
+from .cli_args import parse_assignment
 from .cli_io import Io, registry_for, settings_for
-from .config import Settings, coerce_field, parse_assignment
-from .delivery import STATE_FILE, load_api_key, open_outbox
+from .config import Settings, coerce_field
 from .errors import ConfigError, SeiWatchError
-from .oneshot import save_payload, soft_fail_on, undelivered_path, usable_state
+from .oneshot import soft_fail_on, usable_state
 from .payload import REQUIRED
 from .report import Given, Report, build_report
-from .state import BuildState
+from .state import STATE_FILE, BuildState
 from .status import ExitStatus
 from .summary import dump_json, record_json, write_summary
 from .termsafe import visible
 from .timeline import render_html, render_text
 from .workspace import parse_claimed, parse_file
 
-__all__ = ["add_command", "cmd_parse"]
-
-
-def add_command(sub: Any) -> None:
-    """The `parse` subcommand and its options."""
-    p = sub.add_parser("parse", help="parse a workspace (or one file) and show the payload")
-    p.add_argument("path", type=Path, help="the build workspace, or one file with --parser")
-    out = p.add_mutually_exclusive_group()
-    out.add_argument("--json", action="store_true", help="print exactly the payload to post")
-    out.add_argument("--records", action="store_true", help="print every record and problem")
-    p.add_argument("--parser", metavar="NAME", help="run only this parser on the file PATH")
-    p.add_argument(
-        "--set",
-        dest="sets",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="set a payload field (param.NAME=VALUE adds a job parameter)",
-    )
-    p.add_argument("--config", type=Path, help="a TOML config file")
-    p.add_argument(
-        "--strict", action="store_true", help="fail when a required field would be defaulted"
-    )
-    p.add_argument(
-        "--post", action="store_true", help="queue the payload in the outbox and deliver it now"
-    )
-    out.add_argument(
-        "--explain",
-        action="store_true",
-        help="print every payload field, its value and where it came from",
-    )
-    p.add_argument("--repo", type=Path, help="the git checkout (default: the one around PATH)")
-    out.add_argument("--timeline", action="store_true", help="draw the build as a Gantt chart")
-    p.add_argument("--ascii", action="store_true", help="plain ASCII for --timeline")
-    p.add_argument("--width", type=int, help="--timeline width (default: the terminal's)")
-    p.add_argument("--html", type=Path, metavar="FILE", help="write the timeline as HTML")
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=30.0,
-        help="seconds --post tries to deliver, retries included (default 30)",
-    )
-    p.add_argument(
-        "--save-undelivered",
-        type=Path,
-        metavar="FILE",
-        help="where --post keeps a payload it could not deliver "
-        "(default: ./sei-watch-undelivered-JOB-N.json)",
-    )
-    p.add_argument(
-        "--soft-fail",
-        action="store_true",
-        help="exit 0 when files had problems or delivery failed (also SEI_WATCH_SOFT_FAIL=1)",
-    )
+__all__ = ["cmd_parse"]
 
 
 def _fields(settings: Settings, sets: Sequence[str]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -224,40 +169,7 @@ def _cmd_parse(args: argparse.Namespace, io: Io) -> tuple[ExitStatus, bool]:
         if refusal is not None:
             io.stderr.write(f"sei-watch: not posted: {refusal}\n")
             return ExitStatus.INVALID_PAYLOAD, False
-        return _post(io, settings, report, state, args), True
+        from .cli_post import post  # noqa: PLC0415  (HTTP only when posting)
+
+        return post(io, settings, report, state, args), True
     return (ExitStatus.PROBLEMS if asm.problems else ExitStatus.OK), False
-
-
-def _post(
-    io: Io, settings: Settings, report: Report, state: BuildState | None, args: argparse.Namespace
-) -> ExitStatus:
-    payload = report.payload
-    load_api_key(settings, io.environ)  # a malformed key fails here, before anything is queued
-    outbox = open_outbox(settings)
-    try:
-        queued = outbox.enqueue(payload)
-    finally:
-        outbox.close()
-    if state is not None:
-        report.remember(state)
-    key = report.key
-    io.stderr.write(f"sei-watch: {visible(key)} {queued} in the outbox\n")
-    # One request may not outlast the whole deadline.
-    sei = replace(
-        settings.sei,
-        read_timeout=min(settings.sei.read_timeout, args.timeout),
-        connect_timeout=min(settings.sei.connect_timeout, args.timeout),
-    )
-    sent = cli_outbox.deliver_one(io, replace(settings, sei=sei), key, args.timeout)
-    if sent == ExitStatus.NOT_DELIVERED:
-        # The runner may be gone before any retry: keep the payload where the job can save it.
-        path = undelivered_path(args.save_undelivered, payload)
-        save_payload(payload, path)
-        io.stderr.write(
-            f"sei-watch: not delivered within {args.timeout:g} s; the payload is saved in "
-            f"{path}: keep it as a job artifact, and `sei-watch outbox import {path.name}` "
-            "queues it on any machine that has the API key\n"
-        )
-    if sent != ExitStatus.OK:
-        return sent
-    return ExitStatus.PROBLEMS if report.problems else ExitStatus.OK

@@ -13,7 +13,7 @@ from typing import Any
 from .errors import ConfigError
 from .payload import FIELD_TYPES
 from .plugins import DEFAULT_MAX_BYTES, ParserSettings
-from .watches import WatchSpec, parse_watches
+from .watches import WatchSpec, check_roots, parse_watches
 from .workspace import DEFAULT_EXCLUDE
 
 __all__ = [
@@ -25,7 +25,6 @@ __all__ = [
     "coerce_field",
     "find_config",
     "load_settings",
-    "parse_assignment",
 ]
 
 DEFAULT_CONFIGS = (Path("sei-watch.toml"), Path("/etc/sei-watch/config.toml"))
@@ -198,14 +197,6 @@ def coerce_field(key: str, value: Any, where: str) -> Any:
     return value
 
 
-def parse_assignment(text: str) -> tuple[str, str]:
-    """Split a `KEY=VALUE` from the command line."""
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise ConfigError(f"--set {text!r}: expected KEY=VALUE")
-    return key.strip(), value
-
-
 def _table(data: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
     value = data.get(key, {})
     if not isinstance(value, Mapping):
@@ -230,25 +221,6 @@ def _parser_settings(name: str, raw: Any, where: str) -> ParserSettings:
     if not isinstance(options, Mapping):
         raise ConfigError(f"{here} options must be a table")
     return ParserSettings(enabled=enabled, globs=tuple(globs), options=dict(options))
-
-
-def _check_roots(watches: tuple[WatchSpec, ...], state_dir: Path, where: str) -> None:
-    """A root that holds the state directory (or is `/`) would see the daemon's own writes as
-    builds, completing them again every few seconds for ever."""
-    state = Path(os.path.realpath(state_dir))
-    for w in watches:
-        root = Path(os.path.realpath(w.root))
-        if root == Path("/"):
-            raise ConfigError(
-                f'{where}: [[watch]] {w.name}: root = "/" watches the whole machine, the state '
-                "directory included: name the directory the builds are in"
-            )
-        if state == root or root in state.parents:
-            raise ConfigError(
-                f"{where}: the state directory {state_dir} is inside the watched root {w.root} "
-                f"([[watch]] {w.name}): the daemon's own writes would look like builds; move "
-                "[state] dir out of it"
-            )
 
 
 def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -309,7 +281,7 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
         state.get("dir") or environ.get("STATE_DIRECTORY", "").split(":")[0] or "/var/lib/sei-watch"
     )
     watches = parse_watches(data.get("watch"), where)
-    _check_roots(watches, state_dir, where)
+    check_roots(watches, state_dir, where)
     return Settings(
         sei=SeiSettings(**sei),
         state_dir=state_dir,

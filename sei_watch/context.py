@@ -10,19 +10,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import structlog
-
 from .ci_env import CiFacts, detect, trigger_chain
 from .errors import SeiWatchError
 from .gitinfo import Git, GitError, clean_url, gather
 from .jenkins_names import from_environment
+from .logs import get_logger
 from .marker import read_marker
 from .payload import is_provisional, normalise_result
 from .state import BuildState
 
 __all__ = ["BuildContext", "collect", "finish"]
 
-log = structlog.get_logger("sei_watch.context")
+log = get_logger("sei_watch.context")
 
 _PARAMS = {
     "build_url": "build_url",

@@ -16,12 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-import structlog
-
 from .config import Settings, load_settings
 from .delivery import STATE_FILE, load_api_key, make_sender, open_outbox
 from .errors import ConfigError, SeiWatchError
-from .logs import register_secret
+from .logs import get_logger, register_secret
 from .notify import Notifier
 from .outbox import Outbox
 from .plugins import Registry, load_parsers
@@ -35,7 +33,7 @@ from .watcher import RootWatcher, route_watchdog_logs
 
 __all__ = ["Daemon"]
 
-log = structlog.get_logger("sei_watch.daemon")
+log = get_logger("sei_watch.daemon")
 DEGRADED_RESCAN = 5.0
 
 

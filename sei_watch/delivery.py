@@ -11,13 +11,13 @@ import random
 from collections.abc import Mapping
 from pathlib import Path
 
-import structlog
-
 from .client import SeiClient
 from .config import Settings
 from .errors import ConfigError
+from .logs import get_logger
 from .outbox import Outbox
 from .sender import Backoff, Sender
+from .state import STATE_FILE
 
 __all__ = [
     "OUTBOX_FILE",
@@ -29,10 +29,9 @@ __all__ = [
     "open_outbox",
 ]
 
-log = structlog.get_logger("sei_watch.delivery")
+log = get_logger("sei_watch.delivery")
 
 OUTBOX_FILE = "outbox.db"
-STATE_FILE = "state.db"
 _MAX_KEY_BYTES = 4096
 
 

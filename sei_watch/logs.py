@@ -6,12 +6,37 @@ import logging
 import os
 import re
 import sys
+import threading
 from collections.abc import MutableMapping
 from typing import Any, TextIO
 
-import structlog
+__all__ = ["configure_logging", "get_logger", "redact", "register_secret"]
 
-__all__ = ["configure_logging", "redact", "register_secret"]
+
+class _LazyLogger:
+    """A structlog logger made on first use: importing a module costs no structlog (and its
+    asyncio), so `sei-watch --version` and `mark` start at once."""
+
+    __slots__ = ("_log", "_name")
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._log: Any = None
+
+    def __getattr__(self, attr: str) -> Any:
+        if _PENDING:
+            _apply()
+        if self._log is None:
+            import structlog  # noqa: PLC0415  (lazy: see the class docstring)
+
+            self._log = structlog.get_logger(self._name)
+        return getattr(self._log, attr)
+
+
+def get_logger(name: str) -> Any:
+    """The logger for a module, bound lazily."""
+    return _LazyLogger(name)
+
 
 _SECRETS: set[str] = set()
 _URL_CREDS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s:]+:[^/@\s]+@", re.I)
@@ -40,11 +65,33 @@ def redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Mutable
     return event
 
 
+_PENDING: dict[str, Any] = {}  # a set-up asked for, applied when a logger is first used
+_APPLYING = threading.Lock()
+
+
 def configure_logging(
     *, stream: TextIO | None = None, json: bool | None = None, level: int = logging.INFO
 ) -> None:
-    """Route structlog events to `stream` (stderr by default) as JSON or as console text."""
-    stream = stream or sys.stderr
+    """Route structlog events to `stream` (stderr by default) as JSON or as console text.
+    structlog (and the asyncio it imports) is loaded when something first logs, not here."""
+    _PENDING.clear()
+    _PENDING.update(stream=stream or sys.stderr, json=json, level=level)
+    if "structlog" in sys.modules:
+        _apply()
+
+
+def _apply() -> None:
+    with _APPLYING:  # two threads logging first at once apply the set-up once
+        _apply_locked()
+
+
+def _apply_locked() -> None:
+    if not _PENDING:
+        return
+    import structlog  # noqa: PLC0415  (only commands that log pay for it)
+
+    stream, json, level = _PENDING["stream"], _PENDING["json"], _PENDING["level"]
+    _PENDING.clear()
     if json is None:
         json = "JOURNAL_STREAM" in os.environ or not stream.isatty()
     renderer: structlog.typing.Processor = (

@@ -20,15 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import structlog
-
 from .errors import OutboxError, OutboxFull
+from .logs import get_logger
 from .outbox_store import SqliteStore, file_bytes
 from .payload import storable_update
 
 __all__ = ["Outbox", "Row", "payload_key"]
 
-log = structlog.get_logger("sei_watch.outbox")
+log = get_logger("sei_watch.outbox")
 
 _COLUMNS = (
     "id, instance_guid, job, build_number, state, attempts, created, updated, "

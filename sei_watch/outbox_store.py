@@ -13,13 +13,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import structlog
-
 from .errors import OutboxError
+from .logs import get_logger
 
 __all__ = ["SqliteStore", "file_bytes"]
 
-log = structlog.get_logger("sei_watch.outbox")
+log = get_logger("sei_watch.outbox")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (

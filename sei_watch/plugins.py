@@ -5,16 +5,18 @@ The built-in parsers are declared in our own pyproject and load exactly like thi
 
 from __future__ import annotations
 
-import importlib.metadata as md
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import Any, BinaryIO, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, runtime_checkable
 
 from .errors import PluginError
 from .globs import GlobSet
 from .records import ParseProblem, Record
 from .safeio import open_under, read_under
+
+if TYPE_CHECKING:
+    import importlib.metadata as md
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -152,7 +154,11 @@ def load_parsers(
 ) -> Registry:
     """Load every parser of the entry-point group, apply settings, and check names are unique."""
     settings = settings or {}
-    eps = entry_points if entry_points is not None else md.entry_points(group=ENTRY_POINT_GROUP)
+    if entry_points is None:
+        import importlib.metadata  # noqa: PLC0415  (lazy: 40 ms nobody needs for --version)
+
+        entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+    eps = entry_points
     seen_values: set[tuple[str, str]] = set()
     loaded: dict[str, LoadedParser] = {}
     failures: list[str] = []

@@ -12,15 +12,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import structlog
-
 from .client import Outcome, SeiClient
 from .errors import OutboxError
+from .logs import get_logger
 from .outbox import Outbox, Row
 
 __all__ = ["Backoff", "Sender"]
 
-log = structlog.get_logger("sei_watch.sender")
+log = get_logger("sei_watch.sender")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

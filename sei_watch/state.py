@@ -12,8 +12,9 @@ from pathlib import Path
 
 from .errors import OutboxError
 
-__all__ = ["BuildState"]
+__all__ = ["STATE_FILE", "BuildState"]
 
+STATE_FILE = "state.db"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS last_build (
     instance_guid TEXT NOT NULL,

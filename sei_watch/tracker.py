@@ -11,16 +11,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-import structlog
-
 from .globs import GlobSet
+from .logs import get_logger
 from .marker import MARKER_NAME
 from .state import BuildState
 from .watches import WatchSpec
 
 __all__ = ["Candidate", "Tracker", "fingerprint", "fingerprint_time"]
 
-log = structlog.get_logger("sei_watch.tracker")
+log = get_logger("sei_watch.tracker")
 _RESULT = re.compile(rb"<result>\s*[A-Z_]+\s*</result>")
 _MAX_TRIGGER_READ = 4 * 1024 * 1024
 

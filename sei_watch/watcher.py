@@ -15,7 +15,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import structlog
 from watchdog.events import (
     DirCreatedEvent,
     DirMovedEvent,
@@ -30,11 +29,12 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
+from .logs import get_logger
 from .watches import WatchSpec
 
 __all__ = ["RootWatcher", "route_watchdog_logs"]
 
-log = structlog.get_logger("sei_watch.watcher")
+log = get_logger("sei_watch.watcher")
 
 # Only writes matter. Without a filter inotify also reports every open and read, so our own
 # reading of a finished build floods the kernel queue, and watchdog re-walks the whole tree

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from typing import Any
 from .errors import ConfigError
 from .payload import FIELD_TYPES
 
-__all__ = ["WATCH_KEYS", "Completion", "WatchSpec", "parse_watches"]
+__all__ = ["WATCH_KEYS", "Completion", "WatchSpec", "check_roots", "parse_watches"]
 
 WATCH_KEYS = {
     "name",
@@ -205,3 +206,22 @@ def parse_watches(raw: Any, where: str) -> tuple[WatchSpec, ...]:
     if len(set(names)) != len(names):
         raise ConfigError(f"{where}: two [[watch]] tables share a name")
     return tuple(specs)
+
+
+def check_roots(watches: tuple[WatchSpec, ...], state_dir: Path, where: str) -> None:
+    """A root that holds the state directory (or is `/`) would see the daemon's own writes as
+    builds, completing them again every few seconds for ever."""
+    state = Path(os.path.realpath(state_dir))
+    for w in watches:
+        root = Path(os.path.realpath(w.root))
+        if root == Path("/"):
+            raise ConfigError(
+                f'{where}: [[watch]] {w.name}: root = "/" watches the whole machine, the state '
+                "directory included: name the directory the builds are in"
+            )
+        if state == root or root in state.parents:
+            raise ConfigError(
+                f"{where}: the state directory {state_dir} is inside the watched root {w.root} "
+                f"([[watch]] {w.name}): the daemon's own writes would look like builds; move "
+                "[state] dir out of it"
+            )

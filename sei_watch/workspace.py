@@ -10,17 +10,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
-import structlog
-
 from .errors import ParseError, SeiWatchError, UnsafePathError
 from .globs import GlobSet
+from .logs import get_logger
 from .plugins import DEFAULT_MAX_BYTES, LoadedParser, ParseContext, Registry
 from .records import ParseProblem, Record
 from .safeio import is_under, open_under
 
 __all__ = ["DEFAULT_EXCLUDE", "ScanResult", "parse_claimed", "parse_file", "scan"]
 
-log = structlog.get_logger("sei_watch.workspace")
+log = get_logger("sei_watch.workspace")
 
 DEFAULT_EXCLUDE = (".git", "node_modules", "__pycache__", ".sei-watch.tmp*")
 SNIFF_BYTES = 65536

@@ -1,0 +1,58 @@
+"""Start-up: the commands that run at the end of every build import only what they use (the
+times are measured by bench/startup.py, never asserted here)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HEAVY = (
+    "requests",
+    "urllib3",
+    "watchdog",
+    "structlog",
+    "asyncio",
+    "lxml",
+    "yaml",
+    "re2",
+    "sqlite3",
+    "importlib.metadata",
+    "sei_watch_parsers",
+)
+
+
+def _imported(*argv: str, cwd: Path) -> set[str]:
+    code = (
+        "import json, sys\n"
+        "from sei_watch.cli import main\n"
+        "try:\n"
+        f"    main({list(argv)!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, check=True
+    ).stdout
+    return set(json.loads(out.strip().splitlines()[-1]))
+
+
+def test_version_imports_nothing_heavy(tmp_path: Path) -> None:
+    """`sei-watch --version` loads no HTTP, watchdog, structlog, XML, YAML or parser module."""
+    mods = _imported("--version", cwd=tmp_path)
+    assert not {m for m in HEAVY if m in mods}
+
+
+def test_mark_imports_nothing_heavy(tmp_path: Path) -> None:
+    """`sei-watch mark`, the last step of every build, neither: it writes one small file."""
+    mods = _imported("mark", "--dir", str(tmp_path), cwd=tmp_path)
+    assert not {m for m in HEAVY if m in mods}
+    assert (tmp_path / ".sei-watch.json").is_file()
+
+
+def test_parse_without_post_imports_no_http(tmp_path: Path) -> None:
+    """`parse` of a workspace that is not posted loads no HTTP client."""
+    mods = _imported("parse", str(tmp_path), cwd=tmp_path)
+    assert not {m for m in ("requests", "urllib3", "watchdog") if m in mods}
