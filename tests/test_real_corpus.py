@@ -316,3 +316,29 @@ def test_cyclonedx_by_content(tmp_path: Path, name: str) -> None:
     assert art.output
     assert art.name.endswith(comp["name"])
     assert art.qualifier == comp["version"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "analysis-model-javac-timestamps.txt",
+        "analysis-model-gradle.java.log",
+        "analysis-model-kotlin-gradle-error.txt",
+        "analysis-model-maven-line-number.log",
+    ],
+)
+def test_other_real_logs_give_the_stages_their_markers_state(tmp_path: Path, name: str) -> None:
+    """Compiler-output fragments (no stage markers at all, found here by regex) give no stage
+    and no error; the Jenkins Pipeline console cut off mid-build gives its two `{ (Stage)`
+    stages and says they were never closed."""
+    shutil.copyfile(LOGS / name, tmp_path / name)
+    records = list(scan(tmp_path, load_parsers()).records)
+    text = (LOGS / name).read_text(errors="replace")
+    pipeline = re.findall(r"(?m)^\[Pipeline\] \{ \((.+)\)$", text)
+    markers = pipeline + re.findall(r"(?m)^> Task (\S+)", text)
+    stages = [r.name for r in records if isinstance(r, Stage)]
+    assert stages == markers
+    problems = [r.reason for r in records if isinstance(r, ParseProblem)]
+    assert bool(problems) == bool(pipeline)
+    if pipeline:
+        assert any("never closed" in p for p in problems)
