@@ -73,10 +73,10 @@ def _parse(sub: Any) -> None:
     p.add_argument(
         "--post", action="store_true", help="queue the payload in the outbox and deliver it now"
     )
-    out.add_argument(
+    p.add_argument(
         "--explain",
         action="store_true",
-        help="print every payload field, its value and where it came from",
+        help="print every payload field, its value and where it came from (with --json: JSON)",
     )
     p.add_argument("--repo", type=Path, help="the git checkout (default: the one around PATH)")
     out.add_argument("--timeline", action="store_true", help="draw the build as a Gantt chart")

@@ -29,8 +29,9 @@ __all__ = ["cmd_parse"]
 
 
 def _fields(settings: Settings, sets: Sequence[str]) -> tuple[dict[str, Any], dict[str, str]]:
-    fields = dict(settings.fields)
-    params = dict(settings.params)
+    """The fields and params that `--set` states (the config's come through the settings)."""
+    fields: dict[str, Any] = {}
+    params: dict[str, str] = {}
     for text in sets:
         key, value = parse_assignment(text)
         if key.startswith("param."):
@@ -83,8 +84,12 @@ def _state(settings: Settings, *, create: bool) -> BuildState | None:
         return None  # a read-only look: no previous build known
 
 
-def _explain(io: Io, report: Report) -> None:
+def _explain(io: Io, report: Report, *, as_json: bool) -> None:
     p, sources = report.payload, report.assembly.sources
+    if as_json:
+        rows = [{"field": k, "value": v, "source": sources.get(k, "?")} for k, v in p.items()]
+        dump_json(io.stdout, rows + [{"note": n} for n in report.context.notes])
+        return
     for key, value in p.items():
         text = json.dumps(value, ensure_ascii=False)
         if len(text) > 60:
@@ -123,11 +128,7 @@ def _cmd_parse(args: argparse.Namespace, io: Io) -> tuple[ExitStatus, bool]:
         args.path,
         registry_for(settings, io),
         settings,
-        given=Given(
-            fields={k: v for k, v in fields.items() if k not in settings.fields},
-            sources=dict.fromkeys(fields, "--set"),
-            params=params,
-        ),
+        given=Given(fields=fields, sources=dict.fromkeys(fields, "--set"), params=params),
         environ=io.environ,
         hostname=io.hostname(),
         now_ms=io.now_ms(),
@@ -136,14 +137,18 @@ def _cmd_parse(args: argparse.Namespace, io: Io) -> tuple[ExitStatus, bool]:
     )
     asm, result, invalid = report.assembly, report.scan, list(report.invalid)
     if args.strict:
-        invalid += [f"$.{key}: not stated ({why})" for key, why in asm.defaults if key in REQUIRED]
+        invalid += [
+            f"$.{key}: not stated ({why})"
+            for key, why in asm.defaults
+            if key in (*REQUIRED, "build_number")  # a defaulted number makes a new run each time
+        ]
     if args.records:
         dump_json(io.stdout, [record_json(r) for r in result.records])
+    elif args.explain:
+        _explain(io, report, as_json=args.json)
     elif args.json:
         if not invalid:
             dump_json(io.stdout, asm.payload)
-    elif args.explain:
-        _explain(io, report)
     elif args.timeline:
         tty = io.stdout.isatty()
         width = args.width or shutil.get_terminal_size((100, 24)).columns

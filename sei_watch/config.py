@@ -106,6 +106,7 @@ class Settings:
     """Everything the config file says, validated."""
 
     fields: Mapping[str, Any] = field(default_factory=dict)
+    field_sources: Mapping[str, str] = field(default_factory=dict)  # where each field came from
     params: Mapping[str, str] = field(default_factory=dict)
     tests_stage: str = "Tests"
     parsers: Mapping[str, ParserSettings] = field(default_factory=dict)
@@ -273,9 +274,12 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
     sei = _scalars(data, "sei", where, environ)
     if environ.get("SEI_URL"):
         sei["url"] = environ["SEI_URL"]
+    field_sources = dict.fromkeys(fields, f"config {where} [payload]")
     for key in ("instance_guid", "instance_name", "instance_url"):
-        if sei.get(key):
-            fields.setdefault(key, sei[key])
+        if sei.get(key) and key not in fields:
+            fields[key] = sei[key]
+            env = f"SEI_WATCH_SEI_{key.upper()}"
+            field_sources[key] = f"env:{env}" if env in environ else f"config {where} [sei]"
     state = _scalars(data, "state", where, environ)
     state_dir = Path(
         state.get("dir") or environ.get("STATE_DIRECTORY", "").split(":")[0] or "/var/lib/sei-watch"
@@ -290,6 +294,7 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
         timeline_keep=int(_scalars(data, "timeline", where, environ).get("keep", 50)),
         watches=watches,
         fields=fields,
+        field_sources=field_sources,
         params=params,
         tests_stage=tests_stage,
         parsers=parsers,

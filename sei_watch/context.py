@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from .ci_env import CiFacts, detect, trigger_chain
+from .config import coerce_field
 from .errors import SeiWatchError
 from .gitinfo import Git, GitError, clean_url, gather
 from .jenkins_names import from_environment
 from .logs import get_logger
 from .marker import read_marker
-from .payload import is_provisional, normalise_result
+from .payload import FIELD_TYPES, is_provisional, normalise_result
 from .state import BuildState
 
 __all__ = ["BuildContext", "collect", "finish"]
@@ -162,8 +163,25 @@ def collect(root: Path, environ: Mapping[str, str], *, repo: Path | None = None)
         ctx.fields.update(fields)
         ctx.sources.update(sources)
         ctx.explicit = explicit or ctx.explicit
+    _field_overrides(ctx, environ)
     ctx.repo = repo
     return ctx
+
+
+def _field_overrides(ctx: BuildContext, environ: Mapping[str, str]) -> None:
+    """`SEI_<FIELD>` for every scalar payload field the CI table does not read already
+    (SEI_INSTANCE_GUID, SEI_QUALIFIED_NAME, SEI_PROJECT_NAME, SEI_CI, ...), typed as SEI wants."""
+    for key, typ in FIELD_TYPES.items():
+        var = f"SEI_{key.upper()}"
+        value = environ.get(var, "").strip()
+        source = ctx.sources.get(key, "")
+        if (
+            value
+            and typ in (str, int, bool)
+            and not source.startswith("marker:")
+            and var not in source
+        ):
+            ctx.put(key, coerce_field(key, value, f"env {var}"), f"env:{var}")
 
 
 def _jenkins_names(ctx: BuildContext, environ: Mapping[str, str]) -> None:

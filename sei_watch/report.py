@@ -147,7 +147,7 @@ def build_report(
     fields = {**ctx.fields, **settings.fields, **given.fields}
     sources = {
         **ctx.sources,
-        **dict.fromkeys(settings.fields, f"config {settings.source}"),
+        **{k: settings.field_sources.get(k, f"config {settings.source}") for k in settings.fields},
         **given.sources,
     }
     asm = assemble(
