@@ -6,11 +6,14 @@ A command's module is imported when it runs: `sei-watch --version` and `sei-watc
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import logging
+import os
 from collections.abc import Sequence
 
 from .cli_args import build_parser
-from .cli_io import Io
+from .cli_io import Io, use_color
 from .errors import ConfigError, SeiWatchError
 from .logs import configure_logging
 from .status import ExitStatus
@@ -42,14 +45,26 @@ def main(argv: Sequence[str] | None = None, io: Io | None = None) -> int:
     except SystemExit as exc:  # argparse exits on --help, --version and usage errors
         return int(exc.code or 0) and ExitStatus.USAGE
     if args.command not in _QUIET:
-        configure_logging(stream=io.stderr)
+        level = logging.getLevelName((args.log_level or "info").upper())
+        configure_logging(stream=io.stderr, color=use_color(args, io, io.stderr), level=level)
     module, name = COMMANDS[args.command].split(":")
     command = getattr(importlib.import_module(f"sei_watch.{module}"), name)
     try:
         return int(command(args, io))
+    except BrokenPipeError:
+        # `sei-watch ... | head`: the reader left. Quietly stop, as cat and grep do; stdout
+        # goes to /dev/null so that Python's flush at exit cannot raise again.
+        _silence_stdout(io)
+        return ExitStatus.OK
     except ConfigError as exc:
         io.stderr.write(f"sei-watch: {visible(str(exc))}\n")
         return ExitStatus.USAGE
     except SeiWatchError as exc:
         io.stderr.write(f"sei-watch: {visible(str(exc))}\n")
         return ExitStatus.USAGE
+
+
+def _silence_stdout(io: Io) -> None:
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, io.stdout.fileno())

@@ -18,11 +18,23 @@ def build_parser() -> argparse.ArgumentParser:
     """Every command and option, built without importing what the commands use."""
     ap = argparse.ArgumentParser(prog="sei-watch", description="Report CI builds to Harness SEI.")
     ap.add_argument("--version", action="version", version=f"sei-watch {__version__}")
+    ap.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour on a terminal (auto: unless NO_COLOR is set or output is not a terminal)",
+    )
+    ap.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        help="the least severe log event shown (default: [log] level, else info)",
+    )
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _parse(sub)
 
     ps = sub.add_parser("parsers", help="list the parsers found and where each came from")
     ps.add_argument("--config", type=Path, help="a TOML config file")
+    ps.add_argument("--json", action="store_true", help="the parsers as JSON")
     _outbox(sub)
     _mark(sub)
     _install(sub)
@@ -30,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     rn.add_argument("--config", type=Path, help="default: ./sei-watch.toml, else /etc/sei-watch")
     cc = sub.add_parser("check-config", help="validate the config without running")
     cc.add_argument("--config", type=Path, help="a TOML config file")
+    cc.add_argument("--json", action="store_true", help="the result and the watches as JSON")
     tl = sub.add_parser("timeline", help="show a build the daemon reported, as a Gantt chart")
     tl.add_argument("which", choices=["last"], help="the most recent build")
     tl.add_argument("--config", type=Path, help="a TOML config file")
@@ -110,8 +123,15 @@ def _outbox(sub: Any) -> None:
     ob = sub.add_parser("outbox", help="inspect, retry, drop or flush queued payloads")
     osub = ob.add_subparsers(dest="action", required=True, metavar="ACTION")
     ls = osub.add_parser("list", help="one line per row", parents=[common])
-    ls.add_argument("--state", choices=("pending", "inflight", "delivered", "dead"))
-    osub.add_parser("show", help="a row and its payload", parents=[common]).add_argument("key")
+    ls.add_argument(
+        "--state",
+        choices=("pending", "inflight", "delivered", "dead"),
+        help="only rows in this state",
+    )
+    ls.add_argument("--json", action="store_true", help="the rows as JSON")
+    osub.add_parser("show", help="a row and its payload", parents=[common]).add_argument(
+        "key", help="JOB#BUILD_NUMBER or a row id"
+    )
     rt = osub.add_parser("retry", help="send a row (or every dead one) again", parents=[common])
     rt.add_argument("key", nargs="?")
     rt.add_argument("--all-dead", action="store_true")

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .config import Settings
     from .plugins import Registry
 
-__all__ = ["Io", "registry_for", "settings_for"]
+__all__ = ["Io", "registry_for", "settings_for", "use_color"]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -44,3 +44,11 @@ def registry_for(settings: Settings, io: Io) -> Registry:
     for failure in registry.failures:
         io.stderr.write(f"sei-watch: warning: {failure}\n")
     return registry
+
+
+def use_color(args: argparse.Namespace, io: Io, stream: TextIO) -> bool:
+    """--color always|never, else colour only on a terminal and only without NO_COLOR."""
+    mode = getattr(args, "color", "auto")
+    if mode != "auto":
+        return bool(mode == "always")
+    return stream.isatty() and not io.environ.get("NO_COLOR")

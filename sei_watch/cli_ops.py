@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from .backfill import Backfill, parse_rate, parse_since
-from .cli_io import Io, registry_for, settings_for
-from .config import find_config
+from .cli_io import Io, registry_for, settings_for, use_color
+from .config import find_config, load_settings
 from .daemon import Daemon
 from .delivery import check_key_file
 from .doctor import run_checks
@@ -36,8 +36,10 @@ __all__ = [
 
 def cmd_run(args: argparse.Namespace, io: Io) -> ExitStatus:
     """Run the daemon until SIGTERM or SIGINT."""
-    configure_logging(stream=io.stdout)  # JSON lines to the journal; readable on a TTY
     config = find_config(args.config, io.environ)
+    level = args.log_level or load_settings(config, io.environ).log_level
+    # JSON lines to the journal (each with its syslog priority); readable on a TTY.
+    configure_logging(stream=io.stdout, level=logging.getLevelName(level.upper()))
     daemon = Daemon(config=config, environ=io.environ, hostname=io.hostname())
     return ExitStatus(daemon.run())
 
@@ -51,6 +53,14 @@ def cmd_check_config(args: argparse.Namespace, io: Io) -> ExitStatus:
         warning = check_key_file(Path(settings.sei.api_key_file))
         if warning:
             io.stderr.write(f"sei-watch: warning: {warning}\n")
+    if args.json:
+        watches = [
+            {"name": w.name, "root": str(w.root), "pattern": "/".join(w.pattern),
+             "complete_when": w.complete_when.kind, "root_exists": w.root.is_dir()}
+            for w in settings.watches
+        ]  # fmt: skip
+        dump_json(io.stdout, {"config": settings.source, "ok": True, "watches": watches})
+        return ExitStatus.OK
     io.stdout.write(f"{settings.source}: ok\n")
     for w in settings.watches:
         pattern = "/".join(w.pattern) or "(the root itself)"
@@ -67,6 +77,19 @@ def cmd_check_config(args: argparse.Namespace, io: Io) -> ExitStatus:
 def cmd_parsers(args: argparse.Namespace, io: Io) -> ExitStatus:
     """List the parsers in use with their origin."""
     registry = registry_for(settings_for(args, io), io)
+    if args.json:
+        dump_json(
+            io.stdout,
+            {
+                "parsers": [
+                    {"name": lp.name, "origin": lp.origin,
+                     "globs": list(lp.extra.patterns) if lp.extra else []}
+                    for lp in registry.parsers
+                ],
+                "failures": [str(f) for f in registry.failures],
+            },
+        )  # fmt: skip
+        return ExitStatus.PROBLEMS if registry.failures else ExitStatus.OK
     for lp in registry.parsers:
         extra = f"  +globs {', '.join(lp.extra.patterns)}" if lp.extra else ""
         io.stdout.write(f"{lp.name:<20} {lp.origin}{extra}\n")
@@ -95,7 +118,10 @@ def cmd_timeline(args: argparse.Namespace, io: Io) -> ExitStatus:
         return ExitStatus.PROBLEMS
     tty = io.stdout.isatty()
     width = args.width or shutil.get_terminal_size((100, 24)).columns
-    io.stdout.write(render_text(payload, width=width, ascii_only=args.ascii or not tty, color=tty))
+    color = use_color(args, io, io.stdout)
+    io.stdout.write(
+        render_text(payload, width=width, ascii_only=args.ascii or not tty, color=color)
+    )
     if args.html:
         args.html.write_text(render_html(payload), encoding="utf-8")
     return ExitStatus.OK

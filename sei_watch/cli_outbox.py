@@ -19,6 +19,7 @@ from .delivery import load_api_key, make_sender, open_outbox
 from .errors import ConfigError
 from .oneshot import load_payloads
 from .status import ExitStatus
+from .summary import dump_json
 from .termsafe import visible
 
 if TYPE_CHECKING:
@@ -37,7 +38,10 @@ def cmd_outbox(args: argparse.Namespace, io: Io, settings: Settings) -> ExitStat
     """The outbox subcommands."""
     outbox = open_outbox(settings)
     try:
-        if args.action == "list":
+        if args.action == "list" and args.json:
+            rows = outbox.rows(state=args.state)
+            dump_json(io.stdout, [{**_meta(r), "updated": r.updated} for r in rows])
+        elif args.action == "list":
             for r in outbox.rows(state=args.state):
                 err = f"  {visible(r.last_error[:80])}" if r.last_error else ""
                 key = visible(r.key)
@@ -46,21 +50,8 @@ def cmd_outbox(args: argparse.Namespace, io: Io, settings: Settings) -> ExitStat
                 )
         elif args.action == "show":
             r = outbox.find(args.key)
-            meta = {
-                k: getattr(r, k)
-                for k in (
-                    "id",
-                    "instance_guid",
-                    "job",
-                    "build_number",
-                    "state",
-                    "attempts",
-                    "last_error",
-                    "size",
-                )
-            }
             io.stdout.write(
-                json.dumps({**meta, "payload": json.loads(r.body or b"{}")}, indent=2) + "\n"
+                json.dumps({**_meta(r), "payload": json.loads(r.body or b"{}")}, indent=2) + "\n"
             )
         elif args.action == "retry":
             if args.all_dead:
@@ -85,6 +76,11 @@ def cmd_outbox(args: argparse.Namespace, io: Io, settings: Settings) -> ExitStat
     finally:
         outbox.close()
     return ExitStatus.OK
+
+
+def _meta(r: Any) -> dict[str, Any]:
+    keys = ("id", "instance_guid", "job", "build_number", "state", "attempts", "last_error", "size")
+    return {k: getattr(r, k) for k in keys}
 
 
 def _flush(args: argparse.Namespace, io: Io, settings: Settings, outbox: Any) -> ExitStatus:

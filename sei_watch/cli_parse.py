@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .cli_args import parse_assignment
-from .cli_io import Io, registry_for, settings_for
+from .cli_io import Io, registry_for, settings_for, use_color
 from .config import Settings, coerce_field
 from .errors import ConfigError, SeiWatchError
 from .oneshot import soft_fail_on, usable_state
@@ -151,9 +151,10 @@ def _cmd_parse(args: argparse.Namespace, io: Io) -> tuple[ExitStatus, bool]:
             dump_json(io.stdout, asm.payload)
     elif args.timeline:
         tty = io.stdout.isatty()
+        color = use_color(args, io, io.stdout)
         width = args.width or shutil.get_terminal_size((100, 24)).columns
         io.stdout.write(
-            render_text(asm.payload, width=width, ascii_only=args.ascii or not tty, color=tty)
+            render_text(asm.payload, width=width, ascii_only=args.ascii or not tty, color=color)
         )
     else:
         title = (

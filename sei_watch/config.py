@@ -39,6 +39,7 @@ _SECTIONS = {
     "watch",
     "daemon",
     "timeline",
+    "log",
 }
 _KEYS = {
     "assemble": {"tests_stage"},
@@ -63,6 +64,7 @@ _SCALARS: dict[str, dict[str, type]] = {
     "outbox": {"max_rows": int, "max_bytes": int, "prune_days": float},
     "daemon": {"workers": int, "rescan": float, "queue_size": int, "events": bool},
     "timeline": {"keep": int},
+    "log": {"level": str},
 }
 
 
@@ -118,6 +120,7 @@ class Settings:
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     watches: tuple[WatchSpec, ...] = ()
     timeline_keep: int = 50
+    log_level: str = "info"
     source: str = "(defaults)"
 
 
@@ -224,6 +227,15 @@ def _parser_settings(name: str, raw: Any, where: str) -> ParserSettings:
     return ParserSettings(enabled=enabled, globs=tuple(globs), options=dict(options))
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def _log_level(value: str, where: str) -> str:
+    if value.lower() not in LOG_LEVELS:
+        raise ConfigError(f"{where}: [log] level {value!r}: one of {', '.join(LOG_LEVELS)}")
+    return value.lower()
+
+
 def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate a config file (`None`: defaults), then the environment overrides."""
     environ = {} if environ is None else environ
@@ -292,6 +304,7 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
         outbox=OutboxSettings(**_scalars(data, "outbox", where, environ)),
         daemon=DaemonSettings(**_scalars(data, "daemon", where, environ)),
         timeline_keep=int(_scalars(data, "timeline", where, environ).get("keep", 50)),
+        log_level=_log_level(_scalars(data, "log", where, environ).get("level", "info"), where),
         watches=watches,
         fields=fields,
         field_sources=field_sources,

@@ -70,14 +70,46 @@ _APPLYING = threading.Lock()
 
 
 def configure_logging(
-    *, stream: TextIO | None = None, json: bool | None = None, level: int = logging.INFO
+    *,
+    stream: TextIO | None = None,
+    json: bool | None = None,
+    level: int = logging.INFO,
+    color: bool | None = None,
 ) -> None:
     """Route structlog events to `stream` (stderr by default) as JSON or as console text.
     structlog (and the asyncio it imports) is loaded when something first logs, not here."""
     _PENDING.clear()
-    _PENDING.update(stream=stream or sys.stderr, json=json, level=level)
+    _PENDING.update(stream=stream or sys.stderr, json=json, level=level, color=color)
     if "structlog" in sys.modules:
         _apply()
+
+
+# syslog priorities, so that `journalctl -p warning` shows warnings and worse.
+_PRIORITY = {"critical": 2, "exception": 3, "error": 3, "warning": 4, "info": 6, "debug": 7}
+
+
+class _Journald:
+    """Prefix each JSON line with `<N>`, its syslog priority, as journald reads it from a
+    stream (the JSON itself stays intact after the prefix)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __call__(self, logger: Any, name: str, event: MutableMapping[str, Any]) -> str:
+        prio = _PRIORITY.get(str(event.get("level", "info")), 6)
+        return f"<{prio}>{self.inner(logger, name, event)}"
+
+
+def _is_journal(stream: TextIO) -> bool:
+    """Whether `stream` is the journal's: JOURNAL_STREAM names its device and inode."""
+    want = os.environ.get("JOURNAL_STREAM", "")
+    if not want:
+        return False
+    try:
+        st = os.fstat(stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+    return want == f"{st.st_dev}:{st.st_ino}"
 
 
 def _apply() -> None:
@@ -91,14 +123,17 @@ def _apply_locked() -> None:
     import structlog  # noqa: PLC0415  (only commands that log pay for it)
 
     stream, json, level = _PENDING["stream"], _PENDING["json"], _PENDING["level"]
+    color = _PENDING.get("color")
     _PENDING.clear()
     if json is None:
         json = "JOURNAL_STREAM" in os.environ or not stream.isatty()
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
         if json
-        else structlog.dev.ConsoleRenderer(colors=stream.isatty())
+        else structlog.dev.ConsoleRenderer(colors=stream.isatty() if color is None else color)
     )
+    if json and _is_journal(stream):
+        renderer = _Journald(renderer)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
