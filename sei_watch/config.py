@@ -59,6 +59,7 @@ _SCALARS: dict[str, dict[str, type]] = {
         "ca_bundle": str,
         "backoff_cap": float,
         "max_age": float,
+        "max_per_minute": int,
     },
     "state": {"dir": str},
     "outbox": {"max_rows": int, "max_bytes": int, "prune_days": float},
@@ -92,6 +93,7 @@ class SeiSettings:
     ca_bundle: str | None = None
     backoff_cap: float = 600.0
     max_age: float | None = None
+    max_per_minute: int = 900  # below Harness' 1,000 per key per minute; 0: no limit
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

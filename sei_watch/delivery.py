@@ -16,6 +16,7 @@ from .config import Settings
 from .errors import ConfigError
 from .logs import get_logger
 from .outbox import Outbox
+from .ratelimit import RateLimit
 from .sender import Backoff, Sender
 from .state import STATE_FILE
 
@@ -121,4 +122,10 @@ def make_sender(settings: Settings, outbox: Outbox, environ: Mapping[str, str]) 
         ca_bundle=settings.sei.ca_bundle,
     )
     backoff = Backoff(cap=settings.sei.backoff_cap, max_age=settings.sei.max_age)
-    return Sender(outbox=outbox, client=client, backoff=backoff, rng=random.Random())
+    return Sender(
+        outbox=outbox,
+        client=client,
+        backoff=backoff,
+        rng=random.Random(),
+        limit=RateLimit(settings.sei.max_per_minute),
+    )

@@ -16,6 +16,7 @@ from .client import Outcome, SeiClient
 from .errors import OutboxError
 from .logs import get_logger
 from .outbox import Outbox, Row
+from .ratelimit import RateLimit
 
 __all__ = ["Backoff", "Sender"]
 
@@ -47,6 +48,7 @@ class Sender:
     last_delivery: float | None = None
     delivered_count: int = 0
     stop: threading.Event | None = None  # set: hand back claimed rows not yet attempted
+    limit: RateLimit | None = None  # the client's own budget per API key
 
     def step(self, limit: int = 32) -> int:
         """Deliver what is due now; return how many rows were attempted."""
@@ -58,7 +60,15 @@ class Sender:
                 for rest in rows[i:]:  # shutting down: back to pending, no attempt counted
                     self.outbox.retry(rest, delay=0, error="not sent: shutting down", count=False)
                 break
+            hold = self.limit.wait(self.clock()) if self.limit is not None else 0.0
+            if hold > 0:  # over the budget: the queue waits, nothing counts as an attempt
+                self.paused_until = max(self.paused_until, self.clock() + hold)
+                for rest in rows[i:]:
+                    self.outbox.retry(rest, delay=hold, error="client rate limit", count=False)
+                break
             outcome = self.client.post_run(row.body or b"")
+            if self.limit is not None:
+                self.limit.record(self.clock())
             self._record(row, outcome)
             if outcome.kind == "hold" or (outcome.status == 429):
                 for rest in rows[i + 1 :]:  # not attempted: back without an attempt counted

@@ -49,7 +49,7 @@ class StandIn(ThreadingHTTPServer):
         faults: tuple[str, ...] = ("503", "429", "reset", "slow"),
         seed: int = 1,
         slow_seconds: float = 2.0,
-        retry_after: str = "1",
+        retry_after: str | None = "1",
         instances: dict[str, str] | None = None,
     ) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
@@ -65,6 +65,7 @@ class StandIn(ThreadingHTTPServer):
         self.keys: Counter[tuple[str, str, int]] = Counter()
         self.first_seen: dict[tuple[str, str, int], float] = {}
         self.requests = 0
+        self.post_times: list[float] = []
         self.seen_headers: list[dict[str, str]] = []
         self.raw_log: list[bytes] = []
         self.store = SeiStore()
@@ -137,6 +138,7 @@ class _Handler(BaseHTTPRequestHandler):
         srv = self.server
         with srv.lock:
             srv.requests += 1
+            srv.post_times.append(time.monotonic())
             srv.seen_headers.append(dict(self.headers))
             srv.raw_log.append(raw)
         if self.headers.get("Authorization") != f"ApiKey {srv.api_key}":
@@ -163,7 +165,11 @@ class _Handler(BaseHTTPRequestHandler):
                 return
         if fault and fault.isdigit():
             status = int(fault)
-            headers = {"Retry-After": srv.retry_after} if status in (429, 503) else {}
+            headers = (
+                {"Retry-After": srv.retry_after}
+                if status in (429, 503) and srv.retry_after is not None
+                else {}
+            )
             self._send(status, {"message": f"injected {status}"}, headers)
             return
         if self.path == "/v1/cicd/instances":
