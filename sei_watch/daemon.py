@@ -26,7 +26,7 @@ from .plugins import Registry, load_parsers
 from .report import build_report, given_for, require_instance
 from .sender import Sender
 from .state import BuildState
-from .statelock import lock_state_dir
+from .statelock import heal_after_corruption, lock_state_dir
 from .timelines import TimelineStore
 from .tracker import Candidate, Tracker, fingerprint_time
 from .watcher import RootWatcher, route_watchdog_logs
@@ -54,6 +54,7 @@ class Daemon:
     stop: threading.Event = field(default_factory=threading.Event)
     reload: threading.Event = field(default_factory=threading.Event)
     overflow: threading.Event = field(default_factory=threading.Event)
+    resync: threading.Event = field(default_factory=threading.Event)  # rescan, not an overflow
     wake_sender: threading.Event = field(default_factory=threading.Event)
     clock: Callable[[], float] = time.time
     live: _Live | None = None
@@ -82,17 +83,7 @@ class Daemon:
         register_secret(load_api_key(settings, self.environ))
         self.outbox = open_outbox(settings)  # a read-only or full state dir fails here, loudly
         self.state = BuildState(settings.state_dir / STATE_FILE)
-        if self.outbox.salvaged is not None:  # the file was corrupt: nothing waiting is lost
-            kept = {row.key for row in self.outbox.rows(limit=10_000_000)}
-            again = self.state.forget_reported(kept)
-            self.outbox.note_recovery(again)
-            log.warning(
-                "outbox.recovered_after_corruption",
-                recovered=len(self.outbox.salvaged),
-                derived_again=again,
-                moved_to=self.outbox.moved_to,
-                note="the builds derived again are reported by the first rescan",
-            )
+        heal_after_corruption(self.outbox, self.state)
         self.live = self._load()
         self.sender = make_sender(settings, self.outbox, self.environ)
         self._work = queue.Queue(maxsize=settings.daemon.queue_size)
@@ -140,23 +131,25 @@ class Daemon:
                     self._reload(watcher)
                     live = self.live
                 if watcher.check():
-                    self.overflow.set()
+                    self.resync.set()
                 # A root that is gone (deleted, not mounted yet) is looked for every second, and
                 # rescanned as soon as it is back, not at the next periodic rescan.
                 if watcher.missing and now - last_look >= 1.0 and live.settings.daemon.events:
                     last_look = now
                     if watcher.sync(live.settings.watches):
-                        self.overflow.set()
+                        self.resync.set()
                 # A root events cannot cover (too deep to watch) is rescanned every few seconds.
                 fast = bool(watcher.degraded) and now - last_rescan >= DEGRADED_RESCAN
                 if (
                     fast
                     or self.overflow.is_set()
+                    or self.resync.is_set()
                     or now - last_rescan >= live.settings.daemon.rescan
                 ):
                     if self.overflow.is_set():
                         log.warning("watch.overflow", action="rescanning the roots")
                     self.overflow.clear()
+                    self.resync.clear()
                     if live.settings.daemon.events:
                         watcher.sync(live.settings.watches)
                     live.tracker.rescan()
@@ -221,18 +214,33 @@ class Daemon:
         signal.signal(signal.SIGHUP, lambda *_: self.reload.set())
 
     def _reload(self, watcher: RootWatcher) -> None:
+        """Everything is read again, [sei] too (URL, key, TLS, rate limit), and checked before
+        it replaces what runs: a bad config keeps the old one and says why."""
         assert self.live is not None
+        assert self.sender is not None
+        assert self.outbox is not None
         try:
             fresh = self._load()
+            key = load_api_key(fresh.settings, self.environ)
+            sender = make_sender(fresh.settings, self.outbox, self.environ)
         except SeiWatchError as exc:
             log.error("config.reload_failed", error=str(exc), action="kept the running config")
             return
+        register_secret(key)
         fresh.tracker.candidates.update(self.live.tracker.candidates)  # queued work survives
         self.live = fresh
+        # The sender thread reads these between requests; a request in flight finishes.
+        self.sender.client, self.sender.limit = sender.client, sender.limit
+        self.sender.backoff = sender.backoff
         if fresh.settings.daemon.events:
             watcher.sync(fresh.settings.watches)
-        self.overflow.set()
-        log.info("config.reloaded", watches=len(fresh.settings.watches))
+        self.resync.set()
+        log.info(
+            "config.reloaded",
+            watches=len(fresh.settings.watches),
+            sei=sender.client.base,
+            max_per_minute=fresh.settings.sei.max_per_minute,
+        )
 
     def _worker(self) -> None:
         assert self._work is not None

@@ -1,4 +1,5 @@
-"""One daemon per state directory: a second one would send every build twice."""
+"""The state directory's own care: one daemon at a time (a second would send every build
+twice), and nothing waiting lost when the outbox file was found corrupt."""
 
 from __future__ import annotations
 
@@ -8,8 +9,13 @@ from pathlib import Path
 from typing import TextIO
 
 from .errors import ConfigError
+from .logs import get_logger
+from .outbox import Outbox
+from .state import BuildState
 
-__all__ = ["lock_state_dir"]
+__all__ = ["heal_after_corruption", "lock_state_dir"]
+
+log = get_logger("sei_watch.statelock")
 
 
 def lock_state_dir(state_dir: Path) -> TextIO:
@@ -32,3 +38,21 @@ def lock_state_dir(state_dir: Path) -> TextIO:
     fh.write(f"{os.getpid()}\n")
     fh.flush()
     return fh
+
+
+def heal_after_corruption(outbox: Outbox, state: BuildState) -> None:
+    """After the outbox was moved aside as corrupt: its readable rows are already back in the
+    new file; every build whose row was lost is forgotten as reported, so the first rescan
+    derives it again from its directory (SEI keeps a run's first write: a repeat is harmless)."""
+    if outbox.salvaged is None:
+        return
+    kept = {row.key for row in outbox.rows(limit=10_000_000)}
+    again = state.forget_reported(kept)
+    outbox.note_recovery(again)
+    log.warning(
+        "outbox.recovered_after_corruption",
+        recovered=len(outbox.salvaged),
+        derived_again=again,
+        moved_to=outbox.moved_to,
+        note="the builds derived again are reported by the first rescan",
+    )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sei_watch.cli import Io, main
 
+from .conftest_sei import API_KEY, GUID
 from .daemonproc import DaemonProc, wait_for, write_build
 from .sei_server import StandIn
 
@@ -202,3 +203,40 @@ def test_missing_root_is_reported_and_watched_once_it_exists(tmp_path: Path, sei
         wait_for(lambda: len(sei.accepted) == 1, 10, "the build under the new root")
     finally:
         assert d.stop() == 0
+
+
+def test_sighup_reloads_sei_settings_too(tmp_path: Path, sei: StandIn) -> None:
+    """SIGHUP re-reads [sei] as well: a new URL and key file take effect for the next build
+    (validated first: a malformed key keeps the old settings), and a reload logs no overflow."""
+    root, watches = spool(tmp_path)
+    key = tmp_path / "api-key"
+    key.write_text("sk-other-1234567\n")
+    key.chmod(0o600)
+    other = StandIn("sk-other-1234567", instances={GUID: "agents"}).start()
+    (tmp_path / "k0").write_text(API_KEY + "\n")
+    (tmp_path / "k0").chmod(0o600)
+    d = DaemonProc(tmp_path, sei, watches, env={"SEI_API_KEY": ""})
+    d.config.write_text(
+        d.config.read_text().replace("[state]", f'api_key_file = "{tmp_path / "k0"}"\n[state]')
+    )
+    d.start()
+    try:
+        write_build(root / "a" / "1")
+        wait_for(lambda: len(sei.accepted) == 1, what="first build to the first SEI")
+        good = d.config.read_text()
+        key.write_text("bad key with spaces\n")
+        d.config.write_text(
+            good.replace(sei.url, other.url).replace(str(tmp_path / "k0"), str(key))
+        )
+        d.signal(signal.SIGHUP)
+        wait_for(lambda: bool(d.seen("config.reload_failed")), what="bad key refused")
+        key.write_text("sk-other-1234567\n")
+        d.signal(signal.SIGHUP)
+        wait_for(lambda: bool(d.seen("config.reloaded")), what="reload")
+        write_build(root / "a" / "2")
+        wait_for(lambda: len(other.accepted) == 1, what="next build to the new SEI")
+        assert len(sei.accepted) == 1
+        assert not d.seen("watch.overflow")
+    finally:
+        assert d.stop() == 0
+        other.stop()
