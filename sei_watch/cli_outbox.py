@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import tomlkit
 
 from .cli_io import settings_for
 from .client import SeiClient
@@ -138,23 +139,25 @@ def deliver_one(io: Io, settings: Settings, key: str, timeout: float) -> ExitSta
 
 
 def _write_sei_keys(path: Path, values: dict[str, str]) -> None:
-    """Set keys of the [sei] table, replacing a line that sets one already."""
-    text = path.read_text() if path.exists() else ""
-    sei = re.search(r"^\[sei\]\s*$", text, re.M)
-    if sei is None:
-        lines = "".join(f'{k} = "{v}"\n' for k, v in values.items())
-        text = text.rstrip("\n") + ("\n\n" if text else "") + f"[sei]\n{lines}"
-    else:
-        end = re.search(r"^\[", text[sei.end() :], re.M)
-        stop = sei.end() + (end.start() if end else len(text) - sei.end())
-        body = text[sei.end() : stop]
-        for key, value in values.items():
-            line = f'{key} = "{value}"'
-            pattern = re.compile(rf"^\s*{key}\s*=.*$", re.M)
-            body = pattern.sub(line, body) if pattern.search(body) else f"\n{line}" + body
-        text = text[: sei.end()] + body + text[stop:]
+    """Set keys of the [sei] table through a TOML-preserving editor: comments, order and
+    spacing stay, and the file keeps its mode (it may hold who may read the key's path)."""
+    try:
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        doc = tomlkit.parse(text)
+    except (OSError, tomlkit.exceptions.TOMLKitError) as exc:
+        raise ConfigError(f"{path}: cannot update it: {exc}") from exc
+    table = doc.get("sei")
+    if table is None:
+        table = tomlkit.table()
+        doc["sei"] = table
+    for key, value in values.items():
+        table[key] = value
+    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o640
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(tomlkit.dumps(doc))
+    os.chmod(tmp, mode)  # the umask may have taken bits from the mode asked for
     os.replace(tmp, path)
 
 

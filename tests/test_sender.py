@@ -236,3 +236,34 @@ def test_stopping_hands_back_claimed_rows(tmp_path: Path, sei: StandIn) -> None:
     assert s.step() == 3
     assert sei.requests == 0
     assert [(r.state, r.attempts) for r in s.outbox.rows()] == [("pending", 0)] * 3
+
+
+def test_register_write_config_keeps_comments_order_and_mode(
+    run_cli, sei: StandIn, tmp_path: Path
+) -> None:
+    """A config with comments, a commented [sei] header and odd spacing: one [sei] table
+    after `register --write-config`, every comment and key in place, the file's mode kept."""
+    cfg = tmp_path / "odd.toml"
+    cfg.write_text(
+        "# agents in rack 7\n"
+        f'[sei]   # where builds go\nurl    =   "{sei.url}"   # the stand-in\n'
+        'instance_guid="old"\n\n'
+        f'[state]\ndir = "{tmp_path / "state"}"  # kept\n'
+    )
+    cfg.chmod(0o640)
+    res = run_cli(
+        "register", "--integration-id", "4711", "--name", "rack7", "--write-config",
+        "--config", str(cfg),
+    )  # fmt: skip
+    assert res.status == 0, res.err
+    text = cfg.read_text()
+    import tomllib
+
+    doc = tomllib.loads(text)  # still valid TOML: one [sei]
+    assert doc["sei"]["instance_guid"] == res.out.strip()
+    assert doc["sei"]["instance_name"] == "rack7"
+    assert doc["sei"]["url"] == sei.url
+    for comment in ("# agents in rack 7", "# where builds go", "# the stand-in", "# kept"):
+        assert comment in text
+    assert text.index("[sei]") < text.index("[state]")
+    assert oct(cfg.stat().st_mode & 0o777) == "0o640"
