@@ -35,7 +35,7 @@ def main() -> None:
         sei = StandIn("bench-key").start()
         cfg = tmp / "c.toml"
         cfg.write_text(
-            f'[sei]\nurl = "{sei.url}"\ninstance_guid = "{GUID}"\n'
+            f'[sei]\nurl = "{sei.url}"\ninstance_guid = "{GUID}"\nmax_per_minute = 0\n'
             f'[state]\ndir = "{tmp / "state"}"\n[[watch]]\npreset = "jenkins-home"\n'
             f'root = "{tmp / "jenkins"}"\n'
         )

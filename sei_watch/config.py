@@ -40,6 +40,7 @@ _SECTIONS = {
     "daemon",
     "timeline",
     "log",
+    "metrics",
 }
 _KEYS = {
     "assemble": {"tests_stage"},
@@ -66,6 +67,7 @@ _SCALARS: dict[str, dict[str, type]] = {
     "daemon": {"workers": int, "rescan": float, "queue_size": int, "events": bool},
     "timeline": {"keep": int},
     "log": {"level": str},
+    "metrics": {"listen": str},
 }
 
 
@@ -123,6 +125,7 @@ class Settings:
     watches: tuple[WatchSpec, ...] = ()
     timeline_keep: int = 50
     log_level: str = "info"
+    metrics_listen: str | None = None  # "127.0.0.1:9464": /metrics, /healthz, /readyz
     source: str = "(defaults)"
 
 
@@ -306,6 +309,7 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
         outbox=OutboxSettings(**_scalars(data, "outbox", where, environ)),
         daemon=DaemonSettings(**_scalars(data, "daemon", where, environ)),
         timeline_keep=int(_scalars(data, "timeline", where, environ).get("keep", 50)),
+        metrics_listen=_scalars(data, "metrics", where, environ).get("listen"),
         log_level=_log_level(_scalars(data, "log", where, environ).get("level", "info"), where),
         watches=watches,
         fields=fields,

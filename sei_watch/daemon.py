@@ -20,6 +20,7 @@ from .config import Settings, load_settings
 from .delivery import STATE_FILE, load_api_key, make_sender, open_outbox
 from .errors import ConfigError, SeiWatchError
 from .logs import get_logger, register_secret
+from .metrics import Metrics, serve_metrics
 from .notify import Notifier
 from .outbox import Outbox
 from .plugins import Registry, load_parsers
@@ -55,6 +56,8 @@ class Daemon:
     reload: threading.Event = field(default_factory=threading.Event)
     overflow: threading.Event = field(default_factory=threading.Event)
     resync: threading.Event = field(default_factory=threading.Event)  # rescan, not an overflow
+    metrics: Metrics = field(default_factory=Metrics)
+    watcher: RootWatcher | None = None
     wake_sender: threading.Event = field(default_factory=threading.Event)
     clock: Callable[[], float] = time.time
     live: _Live | None = None
@@ -86,10 +89,13 @@ class Daemon:
         heal_after_corruption(self.outbox, self.state)
         self.live = self._load()
         self.sender = make_sender(settings, self.outbox, self.environ)
+        self.sender.metrics = self.metrics
+        if settings.metrics_listen:
+            serve_metrics(self, settings.metrics_listen)
         self._work = queue.Queue(maxsize=settings.daemon.queue_size)
         events: queue.Queue[str] = queue.Queue(maxsize=settings.daemon.queue_size)
         route_watchdog_logs(self.overflow)
-        watcher = RootWatcher(events, self.overflow)
+        watcher = self.watcher = RootWatcher(events, self.overflow)
         if settings.daemon.events:
             watcher.sync(settings.watches)
         for n in range(settings.daemon.workers):
@@ -118,6 +124,7 @@ class Daemon:
         assert self._work is not None
         self._signals()
         found = self.live.tracker.rescan()
+        self.metrics.inc("rescans_total")
         log.info("daemon.ready", builds_found=found, roots=len(self.live.settings.watches))
         notify.ready(self._status())
         last_rescan = last_status = last_ping = last_look = time.monotonic()
@@ -148,16 +155,19 @@ class Daemon:
                 ):
                     if self.overflow.is_set():
                         log.warning("watch.overflow", action="rescanning the roots")
+                        self.metrics.inc("watch_overflows_total")
                     self.overflow.clear()
                     self.resync.clear()
                     if live.settings.daemon.events:
                         watcher.sync(live.settings.watches)
                     live.tracker.rescan()
+                    self.metrics.inc("rescans_total")
                     last_rescan = now
                 for cand in live.tracker.due():
                     self._work.put(cand)
+                    self.metrics.inc("builds_seen_total")
                 if notify.watchdog_interval and now - last_ping >= notify.watchdog_interval:
-                    if self._healthy(watcher):
+                    if self.healthy(watcher):
                         notify.watchdog()
                     last_ping = now
                 if now - last_status >= 5:
@@ -191,7 +201,8 @@ class Daemon:
             except queue.Empty:
                 break
 
-    def _healthy(self, watcher: RootWatcher) -> bool:
+    def healthy(self, watcher: RootWatcher) -> bool:
+        """Whether the observers, the workers and the sender all run."""
         return watcher.healthy() and all(t.is_alive() for t in self._threads)
 
     def _status(self) -> str:
@@ -258,8 +269,10 @@ class Daemon:
                     error=str(exc),
                     action="kept for the next rescan",
                 )
+                self.metrics.inc("builds_failed_total", reason="error")
             except Exception:  # one build's bug must not take a worker down
                 log.exception("build.crashed", dir=str(cand.dir))
+                self.metrics.inc("builds_failed_total", reason="crashed")
 
     def _report(self, cand: Candidate) -> None:
         assert self.live is not None
@@ -290,7 +303,9 @@ class Daemon:
             problems=len(report.problems),
             rereport=cand.rereport,
         )
+        self.metrics.inc("builds_completed_total")
         for prob in report.problems:
+            self.metrics.inc("parse_problems_total", parser=prob.parser or "scan")
             log.warning(
                 "parse.problem",
                 key=key,
@@ -308,9 +323,11 @@ class Daemon:
                 problems=report.invalid,
                 action="fix the fields in [[watch]] fields or the marker",
             )
+            self.metrics.inc("builds_failed_total", reason="invalid")
         elif refusal is not None:
             # Not marked reported: once the config is fixed (SIGHUP), a rescan posts it.
             log.error("payload.refused", key=key, dir=str(cand.dir), reason=refusal)
+            self.metrics.inc("builds_failed_total", reason="refused")
             return
         else:
             queued = self.outbox.enqueue(report.payload)
@@ -320,5 +337,7 @@ class Daemon:
             )
             report.remember(self.state)
             log.info("payload.queued", key=key, outcome=queued)
+            self.metrics.inc("builds_reported_total")
+            self.metrics.inc("payloads_enqueued_total", outcome=queued)
         self.state.mark_reported(str(cand.dir), cand.fingerprint or "", key)
         self.reported += 1

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .client import Outcome, SeiClient
 from .errors import OutboxError
@@ -49,6 +50,7 @@ class Sender:
     delivered_count: int = 0
     stop: threading.Event | None = None  # set: hand back claimed rows not yet attempted
     limit: RateLimit | None = None  # the client's own budget per API key
+    metrics: Any = None  # the daemon's counters, when it has them
 
     def step(self, limit: int = 32) -> int:
         """Deliver what is due now; return how many rows were attempted."""
@@ -88,10 +90,14 @@ class Sender:
                 self.delivered_count += 1
                 self.last_delivery = self.clock()
                 log.info("payload.sent", attempts=row.attempts + 1, **fields)
+                if self.metrics is not None:
+                    self.metrics.inc("payloads_delivered_total")
             return
         if out.kind == "dead":
             self.outbox.dead(row, error=out.message)
             log.error("payload.dead", reason=out.message, **fields)
+            if self.metrics is not None:
+                self.metrics.inc("payloads_dead_total")
             return
         if out.kind == "hold":
             wait = self.backoff.delay(row.attempts + 1, self.rng) + self.backoff.base
@@ -116,6 +122,8 @@ class Sender:
         if out.status == 429:
             self.paused_until = self.clock() + wait
         self.outbox.retry(row, delay=wait, error=out.message)
+        if self.metrics is not None:
+            self.metrics.inc("payloads_retried_total")
         log.warning(
             "payload.retry",
             reason=out.message,

@@ -43,7 +43,7 @@ class DaemonProc:
         self.config = tmp / "sei-watch.toml"
         self.config.write_text(
             f'[sei]\nurl = "{sei.url}"\ninstance_guid = "{GUID}"\ninstance_name = "agents"\n'
-            f"read_timeout = 2.0\nbackoff_cap = 0.2\n"
+            f"read_timeout = 2.0\nbackoff_cap = 0.2\nmax_per_minute = 0\n"
             f'[state]\ndir = "{tmp / "state"}"\n[daemon]\n{daemon}\n{watches}\n'
         )
         self.env = {**os.environ, "SEI_API_KEY": API_KEY, **(env or {})}

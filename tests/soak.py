@@ -48,6 +48,7 @@ def run_soak(
     state = workdir / "state"
     cfg.write_text(
         f'[sei]\nurl = "{srv.url}"\ninstance_guid = "{GUID}"\nread_timeout = 0.1\n'
+        "max_per_minute = 0\n"  # the stand-in is no Harness: no client budget
         f'connect_timeout = 0.5\nbackoff_cap = 0.05\n[state]\ndir = "{state}"\n'
     )
     box = Outbox(state / "outbox.db")

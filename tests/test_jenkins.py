@@ -129,6 +129,7 @@ def _config(tmp: Path, sei: StandIn, home: Path) -> Path:
     cfg = tmp / "bf.toml"
     cfg.write_text(
         f'[sei]\nurl = "{sei.url}"\ninstance_guid = "{GUID}"\nbackoff_cap = 0.2\n'
+        "max_per_minute = 0\n"  # the stand-in is no Harness: no client budget
         f'[state]\ndir = "{tmp / "state"}"\n'
         f'[[watch]]\npreset = "jenkins-home"\nroot = "{home}"\n'
     )
