@@ -33,8 +33,9 @@ COMMANDS = {
     "doctor": "cli_ops:cmd_doctor",
     "timeline": "cli_ops:cmd_timeline",
     "backfill": "cli_ops:cmd_backfill",
+    "completion": "cli_completion:cmd_completion",
 }
-_QUIET = {"mark", "install-unit"}  # commands that never log: no structlog set-up
+_QUIET = {"mark", "install-unit", "completion"}  # commands that never log: no structlog set-up
 
 
 def main(argv: Sequence[str] | None = None, io: Io | None = None) -> int:

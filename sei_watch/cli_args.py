@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     dr = sub.add_parser("doctor", help="check the install: config, key, SEI, roots, state, git")
     dr.add_argument("--config", type=Path, help="a TOML config file")
     dr.add_argument("--json", action="store_true", help="the results as JSON, for monitoring")
+    co = sub.add_parser("completion", help="print shell completion (bash, zsh or fish)")
+    co.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell to complete in")
     return ap
 
 
@@ -133,9 +135,11 @@ def _outbox(sub: Any) -> None:
         "key", help="JOB#BUILD_NUMBER or a row id"
     )
     rt = osub.add_parser("retry", help="send a row (or every dead one) again", parents=[common])
-    rt.add_argument("key", nargs="?")
-    rt.add_argument("--all-dead", action="store_true")
-    osub.add_parser("drop", help="delete a row for good", parents=[common]).add_argument("key")
+    rt.add_argument("key", nargs="?", help="JOB#BUILD_NUMBER or a row id")
+    rt.add_argument("--all-dead", action="store_true", help="every dead row")
+    osub.add_parser("drop", help="delete a row for good", parents=[common]).add_argument(
+        "key", help="JOB#BUILD_NUMBER or a row id"
+    )
     osub.add_parser("stats", help="counts by state, oldest waiting, size", parents=[common])
     im = osub.add_parser(
         "import", help="queue payloads that `parse --post` saved undelivered", parents=[common]
@@ -147,9 +151,9 @@ def _outbox(sub: Any) -> None:
     fl.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
 
     rg = sub.add_parser("register", help="create the CI/CD instance GUID in SEI")
-    rg.add_argument("--integration-id", required=True)
-    rg.add_argument("--name", required=True)
-    rg.add_argument("--type", default="jenkins")
+    rg.add_argument("--integration-id", required=True, help="the SEI integration it belongs to")
+    rg.add_argument("--name", required=True, help="the instance's name, as SEI shows it")
+    rg.add_argument("--type", default="jenkins", help="the instance type (default jenkins)")
     rg.add_argument(
         "--write-config",
         action="store_true",

@@ -1,0 +1,69 @@
+"""Shell completion (issue #19, item 7): `sei-watch completion SHELL`, made from the CLI's own
+grammar; the bash script is run by bash for real."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from sei_watch.cli_completion import script
+
+
+def _complete(words: list[str]) -> list[str]:
+    """Source the bash script and ask it to complete `words`, as bash's completion would."""
+    src = script("bash")
+    line = " ".join(words)
+    code = (
+        f"{src}\nCOMP_WORDS=({line}); COMP_CWORD={len(words) - 1}; _sei_watch; "
+        'printf "%s\\n" "${COMPREPLY[@]}"'
+    )
+    out = subprocess.run(["bash", "-c", code], capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+def test_bash_completes_commands_and_their_options() -> None:
+    """`sei-watch pa<TAB>` offers parse and parsers; `parse --so<TAB>` offers --soft-fail;
+    `outbox <TAB>` offers its actions."""
+    assert {"parse", "parsers"} <= set(_complete(["sei-watch", "pa"]))
+    assert "--soft-fail" in _complete(["sei-watch", "parse", "--so"])
+    assert {"list", "import", "flush"} <= set(_complete(["sei-watch", "outbox", ""]))
+
+
+@pytest.mark.parametrize("shell", ["zsh", "fish"])
+def test_zsh_and_fish_scripts(shell: str) -> None:
+    """The zsh script loads bash completion first; the fish one names every command. Each is
+    checked by its shell where that shell is installed."""
+    text = script(shell)
+    assert "backfill" in text
+    assert "--soft-fail" in text or "-l soft-fail" in text
+    if shutil.which(shell):
+        subprocess.run([shell, "-n", "-c", text], check=True)
+
+
+def test_completion_command_prints_the_script(run_cli) -> None:
+    """`sei-watch completion bash` prints the same script."""
+    res = run_cli("completion", "bash")
+    assert res.status == 0
+    assert res.out == script("bash")
+
+
+def test_every_flag_has_help() -> None:
+    """Every option and argument of every command says what it is for in --help."""
+    import argparse
+
+    from sei_watch.cli_args import build_parser
+
+    missing: list[str] = []
+
+    def walk(parser: argparse.ArgumentParser, path: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, f"{path} {name}")
+            elif action.help is None and not isinstance(action, argparse._HelpAction):
+                missing.append(f"{path} {action.option_strings or action.dest}")
+
+    walk(build_parser(), "sei-watch")
+    assert missing == []
