@@ -183,7 +183,8 @@ class Backfill:
                 self.err.write(f"sei-watch: {directory}: not posted: {refusal}\n")
                 return
             p = report.payload
-            outbox.enqueue(p)
+            multipart = self.settings.sei.transport == "multipart"
+            outbox.enqueue(p, report.attachment() if multipart else None)
             wake.set()
             report.remember(state)
             state.mark_reported(str(directory), fp, report.key)

@@ -26,7 +26,8 @@ def post(
     load_api_key(settings, io.environ)  # a malformed key fails here, before anything is queued
     outbox = open_outbox(settings)
     try:
-        queued = outbox.enqueue(payload)
+        multipart = settings.sei.transport == "multipart"
+        queued = outbox.enqueue(payload, report.attachment() if multipart else None)
     finally:
         outbox.close()
     if state is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import hashlib
 import json
 import socket
 import threading
@@ -113,6 +114,17 @@ def _read_capped(resp: requests.Response) -> bytes:
     return data[:MAX_ANSWER]
 
 
+MULTIPART_PATH = "/v1/generic-requests/multipart"
+
+
+def _part(boundary: str, name: str, filename: str, ctype: str, data: bytes) -> bytes:
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+        f'filename="{filename}"\r\nContent-Type: {ctype}\r\n\r\n'
+    )
+    return head.encode() + data + b"\r\n"
+
+
 def resolve_base(url: str) -> str:
     """A preset name or a base URL, without a trailing slash."""
     base = PRESETS.get(url.strip().lower(), url.strip())
@@ -185,8 +197,8 @@ class SeiClient:
     def close(self) -> None:
         self._session.close()
 
-    def _post(self, path: str, body: bytes) -> _Answer:
-        headers = {"Authorization": f"ApiKey {self._key}", "Content-Type": "application/json"}
+    def _post(self, path: str, body: bytes, *, content_type: str = "application/json") -> _Answer:
+        headers = {"Authorization": f"ApiKey {self._key}", "Content-Type": content_type}
         me, fired = threading.get_ident(), threading.Event()
         timer = threading.Timer(self.deadline, _shut, args=(me, fired))
         timer.daemon = True
@@ -221,10 +233,32 @@ class SeiClient:
             with _ACTIVE_LOCK:
                 _ACTIVE.pop(me, None)
 
-    def post_run(self, body: bytes) -> Outcome:
-        """POST one payload to /v1/custom-cicd and classify the answer."""
+    def post_multipart(self, body: bytes, attachment: bytes | None) -> Outcome:
+        """The SEI Jenkins plugin's path: `POST /v1/generic-requests/multipart` with a `json`
+        part `{request_type: JenkinsPluginJobRunComplete, payload: <the payload as text>}` and
+        a `file` part, the zip of the JUnit reports, from which SEI fills its test tables."""
+        generic = json.dumps(
+            {"request_type": "JenkinsPluginJobRunComplete", "payload": body.decode("utf-8")}
+        ).encode()
+        boundary = f"sei-watch-{hashlib.sha256(body + (attachment or b'')).hexdigest()[:24]}"
+        parts = [_part(boundary, "json", "json", "application/json", generic)]
+        if attachment:
+            parts.append(_part(boundary, "file", "junit.zip", "application/zip", attachment))
+        data = b"".join(parts) + f"--{boundary}--\r\n".encode()
+        return self.post_run(
+            data, path=MULTIPART_PATH, content_type=f"multipart/form-data; boundary={boundary}"
+        )
+
+    def post_run(
+        self,
+        body: bytes,
+        *,
+        path: str = "/v1/custom-cicd",
+        content_type: str = "application/json",
+    ) -> Outcome:
+        """POST one payload (to /v1/custom-cicd unless told) and classify the answer."""
         try:
-            resp = self._post("/v1/custom-cicd", body)
+            resp = self._post(path, body, content_type=content_type)
         except DeliveryError as exc:
             kind: Kind = "hold" if "TLS failed" in str(exc) else "retry"
             return Outcome(kind=kind, status=None, message=str(exc))

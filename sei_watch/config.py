@@ -61,6 +61,7 @@ _SCALARS: dict[str, dict[str, type]] = {
         "backoff_cap": float,
         "max_age": float,
         "max_per_minute": int,
+        "transport": str,
     },
     "state": {"dir": str},
     "outbox": {"max_rows": int, "max_bytes": int, "prune_days": float},
@@ -96,6 +97,7 @@ class SeiSettings:
     backoff_cap: float = 600.0
     max_age: float | None = None
     max_per_minute: int = 900  # below Harness' 1,000 per key per minute; 0: no limit
+    transport: str = "custom-cicd"  # or "multipart": the SEI Jenkins plugin's path, tests too
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -233,6 +235,7 @@ def _parser_settings(name: str, raw: Any, where: str) -> ParserSettings:
 
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+TRANSPORTS = ("custom-cicd", "multipart")
 
 
 def _log_level(value: str, where: str) -> str:
@@ -289,6 +292,10 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
         for name, raw in _table(data, "parsers", where).items()
     }
     sei = _scalars(data, "sei", where, environ)
+    if sei.get("transport", "custom-cicd") not in TRANSPORTS:
+        raise ConfigError(
+            f"{where}: [sei] transport {sei['transport']!r}: one of {', '.join(TRANSPORTS)}"
+        )
     if environ.get("SEI_URL"):
         sei["url"] = environ["SEI_URL"]
     field_sources = dict.fromkeys(fields, f"config {where} [payload]")

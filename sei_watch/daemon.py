@@ -242,7 +242,7 @@ class Daemon:
         self.live = fresh
         # The sender thread reads these between requests; a request in flight finishes.
         self.sender.client, self.sender.limit = sender.client, sender.limit
-        self.sender.backoff = sender.backoff
+        self.sender.backoff, self.sender.multipart = sender.backoff, sender.multipart
         if fresh.settings.daemon.events:
             watcher.sync(fresh.settings.watches)
         self.resync.set()
@@ -330,7 +330,8 @@ class Daemon:
             self.metrics.inc("builds_failed_total", reason="refused")
             return
         else:
-            queued = self.outbox.enqueue(report.payload)
+            multipart = live.settings.sei.transport == "multipart"
+            queued = self.outbox.enqueue(report.payload, report.attachment() if multipart else None)
             self.wake_sender.set()
             TimelineStore(live.settings.state_dir / "timelines", live.settings.timeline_keep).save(
                 report.payload

@@ -128,4 +128,5 @@ def make_sender(settings: Settings, outbox: Outbox, environ: Mapping[str, str]) 
         backoff=backoff,
         rng=random.Random(),
         limit=RateLimit(settings.sei.max_per_minute),
+        multipart=settings.sei.transport == "multipart",
     )

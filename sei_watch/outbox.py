@@ -54,6 +54,7 @@ class Row:
     size: int
     body_hash: str
     body: bytes | None = None
+    attachment: bytes | None = None  # the JUnit reports' zip, for the multipart transport
 
     @property
     def key(self) -> str:
@@ -64,7 +65,14 @@ _FIELDS = tuple(c.strip() for c in _COLUMNS.split(","))
 
 
 def _row(values: tuple[Any, ...]) -> Row:
-    return Row(**dict(zip((*_FIELDS, "body"), values, strict=False)))
+    return Row(**dict(zip((*_FIELDS, "body", "attachment"), values, strict=False)))
+
+
+def _digest(body: bytes, attachment: bytes | None) -> str:
+    """The row's identity: the body and, for the multipart transport, its zip."""
+    if not attachment:
+        return hashlib.sha256(body).hexdigest()
+    return hashlib.sha256(body + hashlib.sha256(attachment).digest()).hexdigest()
 
 
 def payload_key(payload: Mapping[str, Any]) -> tuple[str, str, int]:
@@ -93,13 +101,14 @@ class Outbox(SqliteStore):
 
     # -- the queue -------------------------------------------------------------------------
 
-    def enqueue(self, payload: Mapping[str, Any]) -> Enqueued:
+    def enqueue(self, payload: Mapping[str, Any], attachment: bytes | None = None) -> Enqueued:
         """Store a payload durably. Same key and body: nothing. New body: replace; once the
         old one was delivered, only its artifacts and stages (what SEI takes from a re-post),
         and nothing at all when only run fields changed. Refused loudly when full."""
         guid, job, number = payload_key(payload)
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-        digest = hashlib.sha256(body).hexdigest()
+        digest = _digest(body, attachment)
+        size = len(body) + len(attachment or b"")
         now = self._clock()
         with self._write() as db:
             row = db.execute(
@@ -118,21 +127,23 @@ class Outbox(SqliteStore):
                         reason="SEI keeps a run's fields from its first post",
                     )
                 body = json.dumps(merged, separators=(",", ":"), ensure_ascii=False).encode()
-                digest = hashlib.sha256(body).hexdigest()
+                digest = _digest(body, attachment)
+                size = len(body) + len(attachment or b"")
             if row is not None and row[1] == digest:
                 return "unchanged"
             if row is None:
-                self._check_room(db, len(body))
+                self._check_room(db, size)
                 db.execute(
                     "INSERT INTO outbox (instance_guid, job, build_number, body, body_hash, size,"
-                    " state, created, updated, next_attempt) VALUES (?,?,?,?,?,?,'pending',?,?,?)",
-                    (guid, job, number, body, digest, len(body), now, now, now),
+                    " state, created, updated, next_attempt, attachment) "
+                    "VALUES (?,?,?,?,?,?,'pending',?,?,?,?)",
+                    (guid, job, number, body, digest, size, now, now, now, attachment),
                 )
                 return "queued"
             db.execute(
                 "UPDATE outbox SET body=?, body_hash=?, size=?, state='pending', attempts=0, "
-                "updated=?, next_attempt=?, last_error=NULL WHERE id=?",
-                (body, digest, len(body), now, now, row[0]),
+                "updated=?, next_attempt=?, last_error=NULL, attachment=? WHERE id=?",
+                (body, digest, size, now, now, attachment, row[0]),
             )
             return "requeued" if row[2] == "delivered" else "replaced"
 
@@ -158,7 +169,8 @@ class Outbox(SqliteStore):
             return []
         with self._write() as db:
             rows = db.execute(
-                f"SELECT {_COLUMNS}, body FROM outbox o WHERE state='pending' AND next_attempt<=? "
+                f"SELECT {_COLUMNS}, body, attachment FROM outbox o WHERE state='pending' "
+                "AND next_attempt<=? "
                 "AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.instance_guid=o.instance_guid "
                 "AND p.job=o.job AND p.state IN ('pending','inflight') AND p.id<o.id) "
                 "ORDER BY next_attempt, id LIMIT ?",

@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     next_attempt REAL NOT NULL,
     delivered_at REAL,
     last_error TEXT,
+    attachment BLOB,
     UNIQUE (instance_guid, job, build_number)
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt);
@@ -140,6 +141,9 @@ class SqliteStore:
             db = self._move_aside(exc)
         try:
             db.executescript(_SCHEMA)
+            columns = {r[1] for r in db.execute("PRAGMA table_info(outbox)")}
+            if "attachment" not in columns:  # an outbox from before the multipart transport
+                db.execute("ALTER TABLE outbox ADD COLUMN attachment BLOB")
             self._restore(db)
             with self._tx(db):  # a write proves the directory and disk take writes
                 back = db.execute("UPDATE outbox SET state='pending' WHERE state='inflight'")

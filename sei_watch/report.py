@@ -5,6 +5,8 @@ The CLI and the daemon both report builds through here.
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,15 +16,19 @@ from .assemble import Assembly, AssemblyInput, assemble
 from .config import Settings, coerce_field
 from .context import BuildContext, collect, finish
 from .errors import ConfigError, SeiWatchError
+from .logs import get_logger
 from .payload import validate
 from .plugins import Registry
-from .records import ParseProblem
+from .records import ParseProblem, SuiteSummary
+from .safeio import read_under
 from .state import BuildState
 from .watches import WatchSpec
 from .workspace import ScanResult, scan
 
 __all__ = ["Given", "Report", "build_report", "given_for", "require_instance"]
 
+MAX_ATTACHMENT = 32 << 20  # bytes of JUnit reports in one multipart post
+log = get_logger("sei_watch.report")
 NO_GUID = (
     "instance_guid is not set, and SEI drops runs of an instance it does not know (after "
     "answering 202). Create one with `sei-watch register --integration-id ID --name NAME "
@@ -76,6 +82,30 @@ class Report:
                 "first result it is sent: report it once it has finished"
             )
         return None
+
+    def attachment(self, *, cap: int = MAX_ATTACHMENT) -> bytes | None:
+        """The build's JUnit reports in one zip, as the SEI Jenkins plugin sends them for SEI's
+        test tables (the multipart transport); read through the scan's own safe I/O, at most
+        `cap` bytes of reports, the rest left out and logged. None when there is none."""
+        root = self.scan.root
+        sources = sorted({r.source for r in self.scan.records if isinstance(r, SuiteSummary)})
+        buf, used, left_out = io.BytesIO(), 0, 0
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for rel in sources:
+                try:
+                    data = read_under(root, root / rel, max_bytes=cap)
+                except SeiWatchError:
+                    continue
+                if b"<testsuite" not in data[:4096]:
+                    continue  # not JUnit (CTest, Robot, a log's tests): SEI reads JUnit only
+                if used + len(data) > cap:
+                    left_out += 1
+                    continue
+                used += len(data)
+                zf.writestr(rel, data)
+        if left_out:
+            log.warning("attachment.capped", key=self.key, left_out=left_out, cap_bytes=cap)
+        return buf.getvalue() if used else None
 
     def remember(self, state: BuildState) -> None:
         """Once queued: this build's HEAD is the start of the job's next commit range."""

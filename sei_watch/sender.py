@@ -51,6 +51,7 @@ class Sender:
     stop: threading.Event | None = None  # set: hand back claimed rows not yet attempted
     limit: RateLimit | None = None  # the client's own budget per API key
     metrics: Any = None  # the daemon's counters, when it has them
+    multipart: bool = False  # the SEI plugin's transport: payload and reports' zip together
 
     def step(self, limit: int = 32) -> int:
         """Deliver what is due now; return how many rows were attempted."""
@@ -68,7 +69,10 @@ class Sender:
                 for rest in rows[i:]:
                     self.outbox.retry(rest, delay=hold, error="client rate limit", count=False)
                 break
-            outcome = self.client.post_run(row.body or b"")
+            if self.multipart:
+                outcome = self.client.post_multipart(row.body or b"", row.attachment)
+            else:
+                outcome = self.client.post_run(row.body or b"")
             if self.limit is not None:
                 self.limit.record(self.clock())
             self._record(row, outcome)

@@ -11,6 +11,7 @@ Run alone for the demo or a benchmark: `python -m tests.sei_server --port 0` pri
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import random
 import socket
@@ -18,9 +19,14 @@ import struct
 import threading
 import time
 import uuid
+import zipfile
 from collections import Counter, deque
+from email.parser import BytesParser
+from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from lxml import etree
 
 from .sei_store import SeiStore
 
@@ -105,6 +111,33 @@ class StandIn(ThreadingHTTPServer):
         return None
 
 
+def _multipart(content_type: str, raw: bytes) -> tuple[bytes, int]:
+    """The SEI Jenkins plugin's multipart post, as the server reads it: the `json` part holds
+    `{request_type, payload}` (the payload as text); the `file` part, a zip of JUnit reports
+    whose test cases SEI puts in its test tables. Returns (the payload, the test-case count)."""
+    msg = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw
+    )
+    if not msg.is_multipart():
+        raise ValueError("not multipart/form-data")
+    parts = {
+        part.get_param("name", header="content-disposition"): part.get_payload(decode=True)
+        for part in msg.iter_parts()
+    }
+    generic = json.loads(parts.get("json") or b"{}")
+    if generic.get("request_type") != "JenkinsPluginJobRunComplete":
+        raise ValueError("request_type is not JenkinsPluginJobRunComplete")
+    tests = 0
+    if parts.get("file"):
+        with zipfile.ZipFile(io.BytesIO(parts["file"])) as zf:
+            for info in zf.infolist():
+                if info.file_size > 64 << 20:
+                    raise ValueError(f"{info.filename}: too large")
+                root = etree.fromstring(zf.read(info), etree.XMLParser(resolve_entities=False))
+                tests += len(root.findall(".//testcase")) + (root.tag == "testcase")
+    return str(generic.get("payload", "")).encode(), tests
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: StandIn
     protocol_version = "HTTP/1.1"
@@ -175,7 +208,14 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path == "/v1/cicd/instances":
             self._instances(raw)
             return
-        if self.path != "/v1/custom-cicd":
+        tests: int | None = None
+        if self.path == "/v1/generic-requests/multipart":
+            try:
+                raw, tests = _multipart(self.headers.get("Content-Type", ""), raw)
+            except ValueError as exc:
+                self._send(400, {"response_type": "error", "payload": str(exc)})
+                return
+        elif self.path != "/v1/custom-cicd":
             self._send(404, {"message": "not found"})
             return
         try:
@@ -193,6 +233,8 @@ class _Handler(BaseHTTPRequestHandler):
             srv.keys[key] += 1
             srv.first_seen.setdefault(key, time.time())
             srv.store.ingest(doc)
+            if tests is not None:
+                srv.store.add_tests(doc, tests)
         if fault == "drop":  # accepted, then the answer is lost
             self._reset()
             return

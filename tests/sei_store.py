@@ -124,6 +124,7 @@ class StoredRun:
     artifacts: list[StoredArtifact] = field(default_factory=list)
     stages: dict[str, StoredStage] = field(default_factory=dict)
     posts: int = 1
+    test_cases: int = 0  # rows of SEI's test tables (the multipart transport only)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -134,6 +135,7 @@ class StoredRun:
             "start_time_s": self.start_s,
             "duration_s": self.duration_s,
             "posts": self.posts,
+            "test_cases": self.test_cases,
             "artifacts": [vars(a) for a in self.artifacts],
             "stages": [
                 {
@@ -251,6 +253,18 @@ class SeiStore:
             if old is not None:
                 stage.steps = {**old.steps, **stage.steps}
             run.stages[stage.id] = stage
+
+    def add_tests(self, doc: dict[str, Any], count: int) -> None:
+        """The test cases of a multipart post's zip, into the run's test tables (replaced on a
+        re-post, like its artifacts)."""
+        key = (
+            str(doc.get("instance_guid")),
+            str(doc.get("job_full_name")),
+            int(doc.get("build_number") or 0),
+        )
+        run = self.runs.get(key)
+        if run is not None:
+            run.test_cases = count
 
     def record_harness_cd(self, guid: str, job: str, number: int, image: str) -> RunKey:
         """A deployment as Harness CD records it: the image split by SEI's pattern, no hash."""

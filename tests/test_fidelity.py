@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from sei_watch.status import ExitStatus
 
@@ -387,3 +388,59 @@ def test_daemon_and_backfill_refuse_without_a_guid(run_cli, tmp_path: Path, sei:
         assert res.status == ExitStatus.USAGE, (command, res.err)
         assert "sei-watch register" in res.err + res.out, command
     assert sei.requests == 0
+
+
+# -- the plugin's multipart transport ----------------------------------------------------------
+
+
+def test_multipart_transport_fills_the_test_tables(run_cli, tmp_path: Path, sei: StandIn) -> None:
+    """`[sei] transport = "multipart"` posts the payload and a zip of the JUnit reports to
+    /v1/generic-requests/multipart, as the SEI Jenkins plugin does: the run is stored with all
+    its stages, and every test case of the reports reaches the test tables (counted here)."""
+    ws = tmp_path / "maven-flaky"
+    shutil.copytree(EXAMPLES / "maven-flaky", ws)
+    cfg = tmp_path / "mp.toml"
+    cfg.write_text(
+        f'[sei]\nurl = "{sei.url}"\ninstance_guid = "{GUID}"\ntransport = "multipart"\n'
+        f'[state]\ndir = "{tmp_path / "state"}"\n'
+    )
+    _post(run_cli, ws, cfg, "--set", "build_number=11")
+    run = _only_run(sei)
+    cases = sum(
+        len(etree.parse(str(f)).getroot().findall(".//testcase"))
+        for f in (ws / "target" / "surefire-reports").glob("*.xml")
+    )
+    assert run["test_cases"] == cases > 0
+    assert len(run["stages"]) == len(sei.accepted[-1]["job_run"]["stages"])
+    assert sei.seen_headers[-1]["Content-Type"].startswith("multipart/form-data; boundary=")
+
+
+def test_multipart_zip_is_bounded(tmp_path: Path) -> None:
+    """The zip holds JUnit reports only, up to its cap; what does not fit is left out."""
+    import io as _io
+    import zipfile
+
+    from sei_watch.config import load_settings
+    from sei_watch.plugins import load_parsers
+    from sei_watch.report import Given, build_report
+
+    ws = tmp_path / "ws"
+    (ws / "test-results").mkdir(parents=True)
+    for n in range(3):
+        (ws / "test-results" / f"TEST-{n}.xml").write_text(
+            f'<testsuite name="s{n}">' + "<testcase name='t'/>" * 200 + "</testsuite>"
+        )
+    (ws / "build.log").write_text("not a report\n")
+    report = build_report(
+        ws, load_parsers(), load_settings(None, {}), given=Given(), environ={},
+        hostname="h", now_ms=1_795_165_200_000,
+    )  # fmt: skip
+    whole = report.attachment()
+    assert whole is not None
+    assert sorted(zipfile.ZipFile(_io.BytesIO(whole)).namelist()) == [
+        f"test-results/TEST-{n}.xml" for n in range(3)
+    ]
+    size = (ws / "test-results" / "TEST-0.xml").stat().st_size
+    capped = report.attachment(cap=size * 2)
+    assert capped is not None
+    assert len(zipfile.ZipFile(_io.BytesIO(capped)).namelist()) == 2
