@@ -23,8 +23,6 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePath
 from typing import Any
 
-import re2
-
 from sei_watch import ParseContext, ParseError, Record
 
 from ._scan import LogScan, clean_name
@@ -34,6 +32,9 @@ __all__ = ["GenericLog"]
 
 
 def _compile(pattern: str, key: str) -> Any:
+    # Loaded when a config names patterns: RE2's library costs 3 MiB in every daemon else.
+    import re2  # noqa: PLC0415
+
     options = re2.Options()
     options.log_errors = False  # RE2 would print to stderr, past our JSON logs
     try:
