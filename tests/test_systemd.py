@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from sei_watch.status import ExitStatus
+
 from .daemonproc import DaemonProc, wait_for
 from .paths import ROOT
 from .sei_server import StandIn
@@ -120,3 +122,20 @@ def test_daemon_speaks_sd_notify(tmp_path: Path, sei: StandIn, abstract: bool) -
     assert "STATUS=" in messages[ready_at]
     assert all("WATCHDOG=1" not in m for m in messages[:ready_at])
     assert d.seen("daemon.ready")
+
+
+def test_configuration_errors_are_not_restarted(tmp_path: Path) -> None:
+    """A broken config makes `run` exit USAGE, and the unit names that status as no-restart."""
+    bad = tmp_path / "sei-watch.toml"
+    bad.write_text("[sei\nbase_url = ")
+    proc = subprocess.run(
+        [sys.executable, "-m", "sei_watch", "run", "--config", str(bad)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert proc.returncode == ExitStatus.USAGE, proc.stderr[-500:]
+    found = re.search(r"^RestartPreventExitStatus=(.+)$", UNIT.read_text(), re.MULTILINE)
+    assert found
+    assert str(int(ExitStatus.USAGE)) in found.group(1).split()
