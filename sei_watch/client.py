@@ -198,13 +198,21 @@ class SeiClient:
         self._session.close()
 
     def _post(self, path: str, body: bytes, *, content_type: str = "application/json") -> _Answer:
-        headers = {"Authorization": f"ApiKey {self._key}", "Content-Type": content_type}
+        return self._request("POST", path, body, content_type=content_type)
+
+    def _request(
+        self, method: str, path: str, body: bytes | None = None, *, content_type: str = ""
+    ) -> _Answer:
+        headers = {"Authorization": f"ApiKey {self._key}"}
+        if content_type:
+            headers["Content-Type"] = content_type
         me, fired = threading.get_ident(), threading.Event()
         timer = threading.Timer(self.deadline, _shut, args=(me, fired))
         timer.daemon = True
         timer.start()
         try:
-            resp = self._session.post(
+            resp = self._session.request(
+                method,
                 f"{self.base}{path}",
                 data=body,
                 headers=headers,
@@ -227,7 +235,7 @@ class SeiClient:
                     f"no complete answer from {self.base}{path} within the {self.deadline:g} s "
                     "deadline"
                 ) from exc
-            raise DeliveryError(f"{type(exc).__name__} posting to {self.base}{path}") from exc
+            raise DeliveryError(f"{type(exc).__name__} on {method} {self.base}{path}") from exc
         finally:
             timer.cancel()
             with _ACTIVE_LOCK:
@@ -308,19 +316,7 @@ class SeiClient:
     def instance_known(self, guid: str) -> bool | None:
         """Whether SEI has the CI/CD instance `guid` (`GET /v1/cicd/instances/{id}`): True,
         False, or None where the answer cannot tell (no permission, another error)."""
-        headers = {"Authorization": f"ApiKey {self._key}"}
-        try:
-            resp = self._session.get(
-                f"{self.base}/v1/cicd/instances/{guid}",
-                headers=headers,
-                timeout=self._timeout,
-                verify=self._verify,
-                allow_redirects=False,
-            )
-        except requests.RequestException as exc:
-            raise DeliveryError(
-                f"{type(exc).__name__} asking {self.base} for the instance"
-            ) from exc
+        resp = self._request("GET", f"/v1/cicd/instances/{guid}")
         if resp.status_code == 200:
             return True
         if resp.status_code == 404:
