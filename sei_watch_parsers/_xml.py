@@ -7,6 +7,7 @@ hundreds of MB. Parsers get a file object that `ParseContext.open` made safe and
 from __future__ import annotations
 
 import re
+from typing import TypedDict
 
 from lxml import etree
 
@@ -36,30 +37,33 @@ def root_tag(head: bytes) -> tuple[str, bool] | None:
     return m.group(1).decode("ascii", "replace"), b"xmlns=" in m.group(2)
 
 
+# Untrusted build output: no entities, DTDs or network, no huge-tree escape hatch.
+class _Hardening(TypedDict):
+    resolve_entities: bool
+    load_dtd: bool
+    no_network: bool
+    dtd_validation: bool
+    huge_tree: bool
+    remove_comments: bool
+    remove_pis: bool
+
+
+_HARDENED = _Hardening(
+    resolve_entities=False,
+    load_dtd=False,
+    no_network=True,
+    dtd_validation=False,
+    huge_tree=False,
+    remove_comments=True,
+    remove_pis=True,
+)
+
+
 def pull_parser(tags: tuple[str, ...], *, recover: bool = False) -> etree.XMLPullParser:
-    """A pull parser reporting start and end of `tags` only: no entities, DTDs or network."""
-    return etree.XMLPullParser(
-        events=("start", "end"),
-        tag=tags,
-        resolve_entities=False,
-        load_dtd=False,
-        no_network=True,
-        dtd_validation=False,
-        huge_tree=False,
-        recover=recover,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    """A pull parser reporting start and end of `tags` only, hardened."""
+    return etree.XMLPullParser(events=("start", "end"), tag=tags, recover=recover, **_HARDENED)
 
 
 def tree_parser() -> etree.XMLParser:
     """A parser for small documents read whole (bounded bytes): the same hardening."""
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    return etree.XMLParser(**_HARDENED)
