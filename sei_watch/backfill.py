@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, TextIO
 
 from .config import Settings
-from .delivery import STATE_FILE, make_sender, open_outbox
+from .delivery import STATE_FILE, make_sender, open_outbox, queue_report
 from .errors import ConfigError, SeiWatchError
 from .plugins import load_parsers
 from .report import Report, build_report, given_for, require_instance
@@ -182,9 +182,7 @@ class Backfill:
             if refusal is not None:
                 self.err.write(f"sei-watch: {directory}: not posted: {refusal}\n")
                 return
-            p = report.payload
-            multipart = self.settings.sei.transport == "multipart"
-            outbox.enqueue(p, report.attachment() if multipart else None)
+            queue_report(outbox, report, self.settings)
             wake.set()
             report.remember(state)
             state.mark_reported(str(directory), fp, report.key)

@@ -9,7 +9,7 @@ from dataclasses import replace
 from . import cli_outbox
 from .cli_io import Io
 from .config import Settings
-from .delivery import load_api_key, open_outbox
+from .delivery import load_api_key, open_outbox, queue_report
 from .oneshot import save_payload, undelivered_path
 from .report import Report
 from .state import BuildState
@@ -26,8 +26,7 @@ def post(
     load_api_key(settings, io.environ)  # a malformed key fails here, before anything is queued
     outbox = open_outbox(settings)
     try:
-        multipart = settings.sei.transport == "multipart"
-        queued = outbox.enqueue(payload, report.attachment() if multipart else None)
+        queued = queue_report(outbox, report, settings)
     finally:
         outbox.close()
     if state is not None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .config import Settings, load_settings
-from .delivery import STATE_FILE, load_api_key, make_sender, open_outbox
+from .delivery import STATE_FILE, load_api_key, make_sender, open_outbox, queue_report
 from .errors import ConfigError, SeiWatchError
 from .logs import get_logger, register_secret
 from .metrics import Metrics, serve_metrics
@@ -330,8 +330,7 @@ class Daemon:
             self.metrics.inc("builds_failed_total", reason="refused")
             return
         else:
-            multipart = live.settings.sei.transport == "multipart"
-            queued = self.outbox.enqueue(report.payload, report.attachment() if multipart else None)
+            queued = queue_report(self.outbox, report, live.settings)
             self.wake_sender.set()
             TimelineStore(live.settings.state_dir / "timelines", live.settings.timeline_keep).save(
                 report.payload

@@ -10,15 +10,19 @@ import os
 import random
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .client import SeiClient
 from .config import Settings
 from .errors import ConfigError
 from .logs import get_logger
-from .outbox import Outbox
+from .outbox import Enqueued, Outbox
 from .ratelimit import RateLimit
 from .sender import Backoff, Sender
 from .state import STATE_FILE
+
+if TYPE_CHECKING:
+    from .report import Report
 
 __all__ = [
     "OUTBOX_FILE",
@@ -28,6 +32,7 @@ __all__ = [
     "load_api_key",
     "make_sender",
     "open_outbox",
+    "queue_report",
 ]
 
 log = get_logger("sei_watch.delivery")
@@ -128,5 +133,14 @@ def make_sender(settings: Settings, outbox: Outbox, environ: Mapping[str, str]) 
         backoff=backoff,
         rng=random.Random(),
         limit=RateLimit(settings.sei.max_per_minute),
-        multipart=settings.sei.transport == "multipart",
+        multipart=_multipart(settings),
     )
+
+
+def _multipart(settings: Settings) -> bool:
+    return settings.sei.transport == "multipart"
+
+
+def queue_report(outbox: Outbox, report: Report, settings: Settings) -> Enqueued:
+    """Queue a build's payload, with its JUnit zip when the transport carries one."""
+    return outbox.enqueue(report.payload, report.attachment() if _multipart(settings) else None)
