@@ -16,7 +16,7 @@ from typing import Any
 
 from .config import Settings
 from .errors import ConfigError
-from .payload import REQUIRED, validate
+from .payload import validate
 
 __all__ = ["load_payloads", "save_payload", "soft_fail_on", "undelivered_path", "usable_state"]
 
@@ -114,8 +114,5 @@ def load_payloads(path: Path) -> list[dict[str, Any]]:
         problems = validate(item)
         if problems:
             raise ConfigError(f"{path}: item {n} is not a valid payload: {problems[0]}")
-        missing = [k for k in REQUIRED if not item.get(k)]
-        if missing:
-            raise ConfigError(f"{path}: item {n} lacks {', '.join(missing)}")
         out.append(item)
     return out
