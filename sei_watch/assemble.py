@@ -15,6 +15,7 @@ from .payload import (
     iso_instant,
     node_id,
     normalise_result,
+    plausible_ms,
     shorten,
 )
 from .records import Artifact, BuildFacts, ParseProblem, Record, Stage, Step, SuiteSummary
@@ -143,8 +144,8 @@ def _spans(stages: list[Stage], facts: list[BuildFacts]) -> tuple[int | None, in
             if item.start_ms is not None:
                 starts.append(item.start_ms)
                 ends.append(item.start_ms + item.duration_ms)
-    starts = [t for t in starts if iso_instant(t) is not None]
-    ends = [t for t in ends if iso_instant(t) is not None]
+    starts = [t for t in starts if plausible_ms(t)]
+    ends = [t for t in ends if plausible_ms(t)]
     return (min(starts) if starts else None), (max(ends) if ends else None)
 
 
@@ -199,7 +200,7 @@ def assemble(records: Iterable[Record], given: AssemblyInput) -> Assembly:
     if "start_time" not in p:
         if start is None:
             start = given.now_ms - sum(s.duration_ms for s in all_stages)
-            if iso_instant(start) is None:  # stages that claim decades: start now instead
+            if not plausible_ms(start):  # stages that claim decades: start now instead
                 start = given.now_ms
             defaults.append(("start_time", "no file states a start; taken as now minus the stages"))
         else:

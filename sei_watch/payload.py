@@ -26,6 +26,7 @@ __all__ = [
     "iso_instant",
     "node_id",
     "normalise_result",
+    "plausible_ms",
     "shorten",
     "storable_update",
     "validate",
@@ -161,10 +162,15 @@ def node_id(path: tuple[str, ...]) -> str:
     return f"{text[: ID_LIMIT - 11]}~{digest}"
 
 
+def plausible_ms(ms: int) -> bool:
+    """Whether epoch ms is a time a build can have (2000 to 2100)."""
+    return _EARLIEST_MS <= ms < _LATEST_MS
+
+
 def iso_instant(ms: int) -> str | None:
     """Epoch ms as SEI's stage clock wants it (`Instant.parse`: ISO-8601 UTC, ms, `Z`); None
     for a time no build can have."""
-    if not _EARLIEST_MS <= ms < _LATEST_MS:
+    if not plausible_ms(ms):
         return None
     when = datetime.fromtimestamp(ms / 1000, UTC)
     return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
