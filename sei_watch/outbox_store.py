@@ -48,15 +48,13 @@ CREATE TABLE IF NOT EXISTS recovery (
 """
 
 
-_SELECT = (
-    "SELECT id, instance_guid, job, build_number, body, body_hash, state, size, attempts, "
-    "created, updated, next_attempt, delivered_at, last_error FROM outbox"
+_SALVAGED = (
+    "id, instance_guid, job, build_number, body, body_hash, state, size, attempts, "
+    "created, updated, next_attempt, delivered_at, last_error"
 )
-_WIDTH = 14
+_WIDTH = 15  # the columns above and the attachment
 _INSERT = (
-    "INSERT OR IGNORE INTO outbox (id, instance_guid, job, build_number, body, body_hash, "
-    "state, size, attempts, created, updated, next_attempt, delivered_at, last_error) "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    f"INSERT OR IGNORE INTO outbox ({_SALVAGED}, attachment) VALUES ({','.join('?' * _WIDTH)})"
 )
 
 
@@ -68,8 +66,13 @@ def _salvage(path: Path) -> list[tuple[Any, ...]]:
     except sqlite3.Error:
         return []
     try:
+        try:  # an outbox from before the multipart transport has no attachment column
+            has_zip = any(r[1] == "attachment" for r in db.execute("PRAGMA table_info(outbox)"))
+        except sqlite3.Error:
+            has_zip = False
+        select = f"SELECT {_SALVAGED}, {'attachment' if has_zip else 'NULL'} FROM outbox"
         try:
-            rows = db.execute(_SELECT).fetchall()
+            rows = db.execute(select).fetchall()
             if all(len(r) == _WIDTH for r in rows):
                 return [tuple(r) for r in rows]
         except sqlite3.Error:
@@ -82,7 +85,7 @@ def _salvage(path: Path) -> list[tuple[Any, ...]]:
         found = []
         for ident in range(1, min(highest, 1_000_000) + 1):
             try:
-                row = db.execute(_SELECT + " WHERE id=?", (ident,)).fetchone()
+                row = db.execute(select + " WHERE id=?", (ident,)).fetchone()
             except sqlite3.Error:
                 continue
             if row is not None:

@@ -171,3 +171,28 @@ def test_disk_full_mid_run_is_an_error_not_corruption(tmp_path: Path) -> None:
         "ok",
     )
     assert Outbox(tmp_path / "o.db").stats()["pending"] == 1
+
+
+def test_recovery_from_a_corrupt_file_keeps_the_reports_zip(tmp_path: Path) -> None:
+    """Rows read out of a damaged outbox keep their multipart attachment, not only the body."""
+    path = tmp_path / "outbox.db"
+    first = Outbox(path)
+    zips = {n: bytes([n]) * 3000 for n in range(1, 41)}
+    for n, data in zips.items():
+        first.enqueue(payload(number=n), data)
+    first.close()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    data = bytearray(path.read_bytes())
+    page = 4096
+    data[page * 20 : page * 21] = b"\xa5" * page
+    path.write_bytes(bytes(data))
+    again = Outbox(path)
+    try:
+        assert again.salvaged, "the damage left nothing readable: the test proves nothing"
+        rows = again.claim(limit=100)
+        assert rows
+        for row in rows:
+            assert row.attachment == zips[row.build_number], row.key
+    finally:
+        again.close()
