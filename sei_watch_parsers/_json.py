@@ -8,7 +8,7 @@ from typing import Any
 
 from sei_watch import ParseContext, ParseError
 
-__all__ = ["load_json", "text_of"]
+__all__ = ["decode_json", "load_json", "text_of"]
 
 MAX_JSON_BYTES = 16 * 1024**2
 
@@ -19,9 +19,15 @@ def _no_constants(token: str) -> Any:
 
 def load_json(path: Path, ctx: ParseContext, *, limit: int = MAX_JSON_BYTES) -> Any:
     """Parse a JSON file of at most `limit` bytes; bad JSON names the line and the reason."""
-    data = ctx.read_bytes(path, limit=limit)
+    return decode_json(ctx.read_bytes(path, limit=limit))
+
+
+def decode_json(data: bytes | str) -> Any:
+    """JSON from bytes already read (an archive member, a line, a DSSE payload): the same
+    rules and errors as `load_json`, nesting too deep included."""
     try:
-        return json.loads(data.decode("utf-8-sig"), parse_constant=_no_constants)
+        text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+        return json.loads(text, parse_constant=_no_constants)
     except UnicodeDecodeError as exc:
         raise ParseError(f"not UTF-8 text (byte {exc.start})") from exc
     except json.JSONDecodeError as exc:

@@ -201,6 +201,47 @@ def test_npm_tarball(tmp_path: Path) -> None:
     assert {a[:4] for a in arts(tmp_path)} == {("out", "npm", "@acme/ui-kit", "4.3.0")}
 
 
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b'{"name": "@acme/ui-kit", ', "not valid JSON"),
+        (b"[" * 100_000, "not valid JSON"),
+        (b"[1, 2]", "not a JSON object"),
+    ],
+    ids=["cut-off", "too-deep", "a-list"],
+)
+def test_npm_tarball_with_a_broken_package_json(
+    tmp_path: Path, content: bytes, expected: str
+) -> None:
+    """A tarball whose package.json is broken, nested past the parser or no object: one clear
+    problem naming JSON, not a parser crash."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        info = tarfile.TarInfo("package/package.json")
+        info.size = len(content)
+        tar.addfile(info, io.BytesIO(content))
+    (tmp_path / "acme-ui-kit-4.3.0.tgz").write_bytes(buf.getvalue())
+    (reason,) = problems(tmp_path)
+    assert expected in reason
+    assert "parser failed" not in reason
+
+
+def test_in_toto_line_nested_too_deep(tmp_path: Path) -> None:
+    """A statement line nested past the parser is a problem on its line; the good line counts."""
+    good = {
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "ghcr.io/acme/api", "digest": {"sha256": "a" * 64}}],
+        "predicateType": "https://slsa.dev/provenance/v1",
+        "predicate": {},
+    }
+    (tmp_path / "build.intoto.jsonl").write_text(json.dumps(good) + "\n" + "[" * 100_000 + "\n")
+    found = records(tmp_path)
+    (problem,) = [r for r in found if isinstance(r, ParseProblem)]
+    assert problem.line == 2
+    assert "not valid JSON" in problem.reason
+    assert any(isinstance(r, Artifact) and r.name == "ghcr.io/acme/api" for r in found)
+
+
 def test_in_toto_envelope_and_statement(tmp_path: Path) -> None:
     """DSSE envelopes and plain statements: subjects out, materials / dependencies in."""
     stmt = {

@@ -4,7 +4,6 @@ metadata, never from the file name alone; local files are hashed by streaming.""
 
 from __future__ import annotations
 
-import json
 import re
 import tarfile
 import zipfile
@@ -14,7 +13,7 @@ from pathlib import Path, PurePath
 
 from sei_watch import ParseContext, ParseError, Record
 
-from .._json import load_json
+from .._json import decode_json, load_json
 from ._common import (
     MAX_MEMBER,
     artifact,
@@ -125,7 +124,9 @@ class NpmPack:
                 raise ParseError(f"not a readable npm tarball: {exc}") from exc
             if raw is None:
                 raise ParseError("no package/package.json in the tarball")
-            pkg = json.loads(raw.decode("utf-8", "replace"))
+            pkg = decode_json(raw)
+            if not isinstance(pkg, dict):
+                raise ParseError("package/package.json is not a JSON object")
             digest, meta = file_sha256(ctx, path)
             yield artifact(
                 ctx,

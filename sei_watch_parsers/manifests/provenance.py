@@ -5,14 +5,13 @@ What a document describes is an output; its materials and dependencies are input
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Iterator
 from pathlib import Path, PurePath
 from typing import Any
 
 from sei_watch import ParseContext, ParseError, Record
 
-from .._json import load_json
+from .._json import decode_json, load_json
 from ._common import artifact
 
 __all__ = ["BuildInfo", "CycloneDx", "InToto", "Spdx"]
@@ -221,8 +220,8 @@ class Spdx:
 def _statement(raw: Any) -> dict[str, Any] | None:
     if isinstance(raw, dict) and "payload" in raw:  # a DSSE envelope
         try:
-            raw = json.loads(base64.b64decode(raw["payload"], validate=True))
-        except (ValueError, TypeError):
+            raw = decode_json(base64.b64decode(raw["payload"], validate=True))
+        except (ValueError, TypeError, ParseError):
             return None
     return raw if isinstance(raw, dict) and "subject" in raw else None
 
@@ -249,9 +248,9 @@ class InToto:
             lines = [text]  # one statement, possibly pretty-printed
         for no, line in enumerate(lines, 1):
             try:
-                stmt = _statement(json.loads(line))
-            except ValueError as exc:
-                yield ctx.problem(path, f"not JSON: {exc}", line=no)
+                stmt = _statement(decode_json(line))
+            except ParseError as exc:
+                yield ctx.problem(path, exc.reason, line=no)
                 continue
             if stmt is None:
                 yield ctx.problem(path, "neither an in-toto statement nor a DSSE envelope", line=no)
