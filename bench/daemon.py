@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sei_watch.marker import write_marker
+from sei_watch.context.marker import write_marker
 from tests.daemonproc import DaemonProc, wait_for
 from tests.sei_server import StandIn
 

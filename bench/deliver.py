@@ -21,9 +21,9 @@ import structlog
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sei_watch.client import SeiClient
-from sei_watch.outbox import Outbox
-from sei_watch.sender import Backoff, Sender
+from sei_watch.deliver.client import SeiClient
+from sei_watch.deliver.outbox import Outbox
+from sei_watch.deliver.sender import Backoff, Sender
 from tests.sei_server import StandIn
 
 GUID = "5e1c7f00-1d2b-4c3a-9e8f-7a6b5c4d3e2f"

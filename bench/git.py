@@ -18,7 +18,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sei_watch.gitinfo import Git, gather
+from sei_watch.context.gitinfo import Git, gather
 
 COMMITS = 10_000
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sei_watch import ParseContext
+from sei_watch.plugins import ParseContext
 from sei_watch_parsers.manifests._common import file_sha256
 
 OUT = Path(__file__).resolve().parent / "out"

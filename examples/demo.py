@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sei_watch.timeline import render_text  # noqa: E402
+from sei_watch.show.timeline import render_text  # noqa: E402
 from tests.sei_server import StandIn  # noqa: E402
 from tests.sei_store import MODES  # noqa: E402
 

@@ -1,45 +1,12 @@
 """sei-watch: report every CI build to Harness SEI from the build agent.
 
-The names here are the contract that parser plugins import: the records, the Parser
-Protocol with its context, and the errors.
+The package is laid out as the journey of a build (see the README): `scan` → `context` →
+parsers → `payload` → `deliver`, driven by `daemon` and `cli`, shown by `show`. A parser plugin
+needs two modules and nothing else: `sei_watch.records` (what a parser returns) and
+`sei_watch.plugins` (the `Parser` protocol, its `ParseContext`, and `ParseError`).
 """
-
-from __future__ import annotations
-
-from .errors import ConfigError, ParseError, PayloadError, PluginError, SeiWatchError
-from .plugins import ENTRY_POINT_GROUP, ParseContext, Parser
-from .records import (
-    Artifact,
-    BuildFacts,
-    CaseFailure,
-    Cause,
-    ParseProblem,
-    Record,
-    Stage,
-    Step,
-    SuiteSummary,
-)
 
 # The one place the version is written (pyproject reads it): no metadata lookup at start-up.
 __version__ = "0.1.0"
 
-__all__ = [
-    "ENTRY_POINT_GROUP",
-    "Artifact",
-    "BuildFacts",
-    "CaseFailure",
-    "Cause",
-    "ConfigError",
-    "ParseContext",
-    "ParseError",
-    "ParseProblem",
-    "Parser",
-    "PayloadError",
-    "PluginError",
-    "Record",
-    "SeiWatchError",
-    "Stage",
-    "Step",
-    "SuiteSummary",
-    "__version__",
-]
+__all__ = ["__version__"]

@@ -1,5 +1,5 @@
 """`python -m sei_watch`."""
 
-from .cli import main
+from sei_watch.cli import main
 
 raise SystemExit(main())

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, runtime_checkable
 
-from .errors import PluginError
+from .errors import ParseError, PluginError
 from .globs import GlobSet
 from .records import ParseProblem, Record
 from .safeio import open_under, read_under
@@ -22,6 +22,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "LoadedParser",
     "ParseContext",
+    "ParseError",
     "Parser",
     "ParserSettings",
     "Registry",

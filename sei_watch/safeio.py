@@ -8,9 +8,9 @@ import stat
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import UnsafePathError
+from .errors import ConfigError, UnsafePathError
 
-__all__ = ["is_under", "open_under", "read_under"]
+__all__ = ["is_under", "open_under", "read_operator_file", "read_under"]
 
 _FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 
@@ -61,3 +61,16 @@ def read_under(root: Path, path: Path, *, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
         raise UnsafePathError(f"grew past the limit of {max_bytes} bytes while being read")
     return data
+
+
+def read_operator_file(path: Path, *, max_bytes: int, what: str) -> bytes:
+    """A file an operator named (an API key, a saved payload): at most `max_bytes`, or a
+    `ConfigError` that says which file and why, before anything larger is read."""
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise ConfigError(f"{what} {path}: cannot read: {exc.strerror}") from exc
+    if len(raw) > max_bytes:
+        raise ConfigError(f"{what} {path}: over {max_bytes} bytes")
+    return raw

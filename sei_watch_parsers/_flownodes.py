@@ -11,7 +11,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from sei_watch import ParseContext, Stage
+from sei_watch.plugins import ParseContext
+from sei_watch.records import Stage
 
 from ._xml import tree_parser
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sei_watch import ParseContext, ParseError
+from sei_watch.plugins import ParseContext, ParseError
 
 __all__ = ["decode_json", "load_json", "text_of"]
 

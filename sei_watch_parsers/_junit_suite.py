@@ -8,7 +8,7 @@ from typing import Any
 
 from lxml import etree
 
-from sei_watch import CaseFailure, SuiteSummary
+from sei_watch.records import CaseFailure, SuiteSummary
 
 from ._junit_values import Time, parse_time, parse_timestamp
 

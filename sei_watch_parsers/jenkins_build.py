@@ -17,9 +17,10 @@ from pathlib import Path, PurePath
 
 from lxml import etree
 
-from sei_watch import BuildFacts, Cause, ParseContext, ParseError, Record, SeiWatchError
-from sei_watch.gitinfo import clean_url, normalise_branch
-from sei_watch.jenkins_names import JobNames
+from sei_watch.context import JobNames, clean_url, normalise_branch
+from sei_watch.errors import SeiWatchError
+from sei_watch.plugins import ParseContext, ParseError
+from sei_watch.records import BuildFacts, Cause, Record
 from sei_watch.safeio import read_under
 
 from ._flownodes import flow_stages

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path, PurePath
 from typing import Any, BinaryIO
 
-from sei_watch import ParseContext, ParseError, Record, SuiteSummary
+from sei_watch.plugins import ParseContext, ParseError
+from sei_watch.records import Record, SuiteSummary
 
 from ._junit_suite import SuiteCounter
 from ._xml import XMLSyntaxError, pull_parser, root_tag

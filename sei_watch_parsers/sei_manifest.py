@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path, PurePath
 from typing import Any
 
-from sei_watch import Artifact, ParseContext, ParseError, Record
+from sei_watch.plugins import ParseContext, ParseError
+from sei_watch.records import Artifact, Record
 
 from ._json import load_json, text_of
 

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePath
 from typing import Any
 
-from sei_watch import CaseFailure, ParseContext, ParseError, Record, SuiteSummary
+from sei_watch.plugins import ParseContext, ParseError
+from sei_watch.records import CaseFailure, Record, SuiteSummary
 
 from ._xml import XMLSyntaxError, pull_parser, root_tag
 

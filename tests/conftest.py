@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import structlog
 
-from sei_watch.cli import Io, main
+from sei_watch.cli import main
+from sei_watch.cli.io import Io
 
 from .conftest_sei import API_KEY
 from .paths import DATA, ROOT, corpus_dir

@@ -109,6 +109,6 @@ def write_build(
         )
     )
     if marker:
-        from sei_watch.marker import write_marker
+        from sei_watch.context.marker import write_marker
 
         write_marker(directory, {"result": result, "facts": {}, "sources": {}, "params": {}})

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sei_watch.outbox import Outbox
+from sei_watch.deliver.outbox import Outbox
 
 from .sei_server import StandIn
 

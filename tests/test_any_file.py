@@ -10,10 +10,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sei_watch.assemble import AssemblyInput, assemble
-from sei_watch.payload import validate
+from sei_watch.payload.assemble import AssemblyInput, assemble
 from sei_watch.plugins import load_parsers
-from sei_watch.workspace import parse_file
+from sei_watch.scan.workspace import parse_file
+from sei_watch.validation import validate
 
 REGISTRY = load_parsers()
 GIVEN = AssemblyInput(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sei_watch.assemble import AssemblyInput, assemble
-from sei_watch.payload import validate
+from sei_watch.payload.assemble import AssemblyInput, assemble
 from sei_watch.records import Artifact, BuildFacts, CaseFailure, Stage, Step, SuiteSummary
+from sei_watch.validation import validate
 
 GIVEN = AssemblyInput(workspace_name="ws", hostname="agent", now_ms=1_750_000_100_000)
 T0 = 1_750_000_000_000

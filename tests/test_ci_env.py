@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from sei_watch.ci_env import detect, trigger_chain
+from sei_watch.context.ci_env import detect, trigger_chain
 
 SHA = "4f5e6d7c8b9a0f1e2d3c4b5a69788796a5b4c3d2"
 OLD = "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d"

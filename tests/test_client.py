@@ -8,7 +8,7 @@ from email.utils import formatdate
 
 import pytest
 
-from sei_watch.client import PRESETS, SeiClient, parse_retry_after, resolve_base
+from sei_watch.deliver.client import PRESETS, SeiClient, parse_retry_after, resolve_base
 from sei_watch.errors import DeliveryError
 
 from .conftest_sei import API_KEY, GUID

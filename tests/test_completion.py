@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from sei_watch.cli_completion import script
+from sei_watch.cli.completion import script
 
 
 def _complete(words: list[str]) -> list[str]:
@@ -53,7 +53,7 @@ def test_every_flag_has_help() -> None:
     """Every option and argument of every command says what it is for in --help."""
     import argparse
 
-    from sei_watch.cli_args import build_parser
+    from sei_watch.cli.args import build_parser
 
     missing: list[str] = []
 

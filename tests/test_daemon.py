@@ -8,7 +8,8 @@ import signal
 import time
 from pathlib import Path
 
-from sei_watch.cli import Io, main
+from sei_watch.cli import main
+from sei_watch.cli.io import Io
 
 from .conftest_sei import API_KEY, GUID
 from .daemonproc import DaemonProc, wait_for, write_build

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sei_watch.doctor import Check, run_checks
-from sei_watch.outbox import Outbox
+from sei_watch.cli.doctor import Check, run_checks
+from sei_watch.deliver.outbox import Outbox
 
 from .conftest_sei import API_KEY, GUID
 from .gitrepo import Repo
@@ -125,9 +125,9 @@ def test_old_pending_fails(tmp_path: Path, good: Path) -> None:
 
 def test_inotify_limit(tmp_path: Path, good: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """More directories than the inotify limit allows fails, with the sysctl to run."""
-    from sei_watch import doctor
+    from sei_watch.cli import doctor_host
 
-    monkeypatch.setattr(doctor, "_count_dirs", lambda root, cap=0: 10**7)
+    monkeypatch.setattr(doctor_host, "_count_dirs", lambda root, cap=0: 10**7)
     c = check(run_checks(good, {"SEI_API_KEY": API_KEY}), "inotify limit")
     assert not c.ok
     assert "sysctl -w fs.inotify.max_user_watches=" in c.fix

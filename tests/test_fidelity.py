@@ -356,7 +356,7 @@ def test_repo_url_only_when_remote(run_cli, tmp_path: Path) -> None:
 
 def test_unformattable_start_is_left_out_with_a_problem() -> None:
     """A stage start that cannot be an ISO instant is left out with a problem, never a number."""
-    from sei_watch.assemble import AssemblyInput, assemble
+    from sei_watch.payload.assemble import AssemblyInput, assemble
     from sei_watch.records import Stage
 
     asm = assemble(
@@ -420,9 +420,9 @@ def test_multipart_zip_is_bounded(tmp_path: Path) -> None:
     import io as _io
     import zipfile
 
-    from sei_watch.config import load_settings
+    from sei_watch.config.settings import load_settings
+    from sei_watch.payload.report import Given, build_report
     from sei_watch.plugins import load_parsers
-    from sei_watch.report import Given, build_report
 
     ws = tmp_path / "ws"
     (ws / "test-results").mkdir(parents=True)

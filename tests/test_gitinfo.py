@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sei_watch.gitinfo import Git, GitError, clean_url, gather, normalise_branch
+from sei_watch.context.gitinfo import Git, GitError, clean_url, gather, normalise_branch
 
 from .gitrepo import Repo, clone
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sei_watch.client import SeiClient
+from sei_watch.deliver.client import SeiClient
 
 from .conftest_sei import API_KEY, GUID
 from .hostile_server import Hostile

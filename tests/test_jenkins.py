@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sei_watch.cli import main
-from sei_watch.payload import instant_ms
+from sei_watch.schema import instant_ms
 from sei_watch_parsers.jenkins_build import job_names
 
 from .conftest_sei import API_KEY, GUID

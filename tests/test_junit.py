@@ -10,7 +10,7 @@ import pytest
 
 from sei_watch.plugins import load_parsers
 from sei_watch.records import ParseProblem, SuiteSummary
-from sei_watch.workspace import parse_file, scan
+from sei_watch.scan.workspace import parse_file, scan
 from sei_watch_parsers._junit_values import parse_time, parse_timestamp
 from sei_watch_parsers.junit import JUnitParser
 

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sei_watch.payload import NAME_LIMIT
 from sei_watch.plugins import ParserSettings, load_parsers
 from sei_watch.records import BuildFacts, ParseProblem, Stage
-from sei_watch.workspace import parse_file, scan
+from sei_watch.scan.workspace import parse_file, scan
+from sei_watch.schema import NAME_LIMIT
 
 from .paths import DATA
 
@@ -423,7 +423,7 @@ def test_any_bytes_give_only_valid_records(tmp_path: Path, data: bytes) -> None:
 
 def test_payload_names_are_shortened() -> None:
     """Stage names from logs reach the payload cut to 50 characters in the middle."""
-    from sei_watch.assemble import AssemblyInput, assemble
+    from sei_watch.payload.assemble import AssemblyInput, assemble
 
     payload = assemble([Stage(name="n" * 80, duration_ms=1)], AssemblyInput(now_ms=T0)).payload
     assert len(payload["job_run"]["stages"][0]["displayName"]) == NAME_LIMIT

@@ -16,7 +16,7 @@ import pytest
 
 from sei_watch.plugins import ParserSettings, load_parsers
 from sei_watch.records import Artifact, ParseProblem
-from sei_watch.workspace import scan
+from sei_watch.scan.workspace import scan
 from sei_watch_parsers.manifests._common import parse_image
 
 from .paths import DATA

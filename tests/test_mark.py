@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sei_watch.marker import MARKER_NAME
+from sei_watch.context.marker import MARKER_NAME
 
 from .conftest_sei import API_KEY
 from .gitrepo import Repo

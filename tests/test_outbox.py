@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from sei_watch.deliver.outbox import Outbox
 from sei_watch.errors import OutboxError, OutboxFull
-from sei_watch.outbox import Outbox
 
 from .conftest_sei import GUID
 

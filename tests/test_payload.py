@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from sei_watch.payload import normalise_result, shorten, validate
+from sei_watch.schema import normalise_result, shorten
+from sei_watch.validation import validate
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 

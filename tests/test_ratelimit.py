@@ -7,11 +7,11 @@ import random
 import threading
 from pathlib import Path
 
-from sei_watch.client import SeiClient
-from sei_watch.config import load_settings
-from sei_watch.outbox import Outbox
-from sei_watch.ratelimit import RateLimit
-from sei_watch.sender import Backoff, Sender
+from sei_watch.config.settings import load_settings
+from sei_watch.deliver.client import SeiClient
+from sei_watch.deliver.outbox import Outbox
+from sei_watch.deliver.ratelimit import RateLimit
+from sei_watch.deliver.sender import Backoff, Sender
 
 from .conftest_sei import API_KEY, GUID
 from .sei_server import StandIn

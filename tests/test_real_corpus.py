@@ -15,7 +15,7 @@ from lxml import etree
 
 from sei_watch.plugins import ParseContext, load_parsers
 from sei_watch.records import Artifact, ParseProblem, Stage, SuiteSummary
-from sei_watch.workspace import parse_file, scan
+from sei_watch.scan.workspace import parse_file, scan
 from sei_watch_parsers.junit import JUnitParser
 from sei_watch_parsers.test_native import CTestParser, RobotParser
 

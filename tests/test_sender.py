@@ -13,9 +13,9 @@ from typing import Any
 
 import structlog
 
-from sei_watch.client import SeiClient
-from sei_watch.outbox import Outbox
-from sei_watch.sender import Backoff, Sender
+from sei_watch.deliver.client import SeiClient
+from sei_watch.deliver.outbox import Outbox
+from sei_watch.deliver.sender import Backoff, Sender
 
 from .conftest import DATA
 from .conftest_sei import API_KEY, GUID

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from sei_watch.timeline import render_html, render_text, rows_of
+from sei_watch.show.timeline import render_html, render_text, rows_of
 
 from .paths import DATA
 

@@ -14,7 +14,7 @@ import pytest
 
 from sei_watch.plugins import load_parsers
 from sei_watch.records import Artifact, ParseProblem
-from sei_watch.workspace import scan
+from sei_watch.scan.workspace import scan
 
 GOOD = {
     "artifact": {

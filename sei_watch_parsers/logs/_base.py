@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path, PurePath
 
-from sei_watch import ParseContext, ParseProblem, Record
+from sei_watch.plugins import ParseContext
+from sei_watch.records import ParseProblem, Record
 
 from ._scan import LogScan
 from ._spans import Spans

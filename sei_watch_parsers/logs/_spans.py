@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
-from sei_watch import BuildFacts, ParseProblem, Record, Stage, Step
+from sei_watch.records import BuildFacts, ParseProblem, Record, Stage, Step
 
 from ._scan import LogScan
 

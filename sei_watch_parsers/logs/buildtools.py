@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path, PurePath
 from typing import Any
 
-from sei_watch import ParseContext, Record, Stage, Step
+from sei_watch.plugins import ParseContext
+from sei_watch.records import Record, Stage, Step
 
 from ._base import LogParser
 from ._scan import LogScan, clean_name, iso_ms

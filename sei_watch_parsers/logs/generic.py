@@ -23,7 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePath
 from typing import Any
 
-from sei_watch import ParseContext, ParseError, Record
+from sei_watch.plugins import ParseContext, ParseError
+from sei_watch.records import Record
 
 from ._scan import LogScan, clean_name
 from ._spans import Spans

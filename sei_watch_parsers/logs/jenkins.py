@@ -11,7 +11,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from sei_watch import ParseContext, Record
+from sei_watch.plugins import ParseContext
+from sei_watch.records import Record
 
 from ._base import LogParser
 from ._scan import LogScan, clean_name, iso_ms

@@ -10,7 +10,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path, PurePath
 
-from sei_watch import ParseContext, ParseError, Record, Stage, Step
+from sei_watch.plugins import ParseContext, ParseError
+from sei_watch.records import Record, Stage, Step
 
 __all__ = ["NinjaLog"]
 

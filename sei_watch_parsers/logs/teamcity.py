@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from sei_watch import CaseFailure, Record, SuiteSummary
+from sei_watch.records import CaseFailure, Record, SuiteSummary
 
 from ._base import LogParser
 from ._scan import LogScan, clean_name, iso_ms

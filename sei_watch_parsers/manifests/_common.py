@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sei_watch import Artifact, ParseContext, ParseError
+from sei_watch.plugins import ParseContext, ParseError
+from sei_watch.records import Artifact
 
 __all__ = [
     "DEFAULT_HASH_CAP",

@@ -13,8 +13,9 @@ from typing import Any
 
 import yaml
 
-from sei_watch import ParseContext, ParseError, Record
 from sei_watch.globs import GlobSet
+from sei_watch.plugins import ParseContext, ParseError
+from sei_watch.records import Record
 
 from ._common import image_artifact, parse_image
 

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path, PurePath
 from typing import Any
 
-from sei_watch import ParseContext, ParseError, Record
+from sei_watch.plugins import ParseContext, ParseError
+from sei_watch.records import Record
 
 from .._json import load_json
 from ._common import image_artifact, parse_image

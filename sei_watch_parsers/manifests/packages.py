@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from email.parser import HeaderParser
 from pathlib import Path, PurePath
 
-from sei_watch import ParseContext, ParseError, Record
+from sei_watch.plugins import ParseContext, ParseError
+from sei_watch.records import Record
 
 from .._json import decode_json, load_json
 from ._common import (

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path, PurePath
 
-from sei_watch import BuildFacts, ParseContext, ParseError
+from sei_watch.plugins import ParseContext, ParseError
+from sei_watch.records import BuildFacts
 
 
 class FactsParser:

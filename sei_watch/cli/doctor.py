@@ -1,0 +1,168 @@
+"""`sei-watch doctor`: every precondition of a working install, one line each, with the fix."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+import requests
+
+from sei_watch.config import Settings, find_config, load_settings
+from sei_watch.deliver import (
+    SeiClient,
+    check_key_file,
+    load_api_key,
+    resolve_base,
+)
+from sei_watch.errors import SeiWatchError
+
+from .doctor_host import UNIT, Check, host_checks
+
+__all__ = ["Check", "run_checks"]
+
+
+def _config(path: Path | None, environ: Mapping[str, str]) -> tuple[Check, Settings | None]:
+    try:
+        settings = load_settings(path, environ)
+    except SeiWatchError as exc:
+        return Check(
+            "config",
+            False,
+            str(exc),
+            "correct it; `sei-watch check-config` validates without running",
+        ), None
+    return Check("config", True, f"{settings.source} is valid"), settings
+
+
+def _api_key(s: Settings, env: Mapping[str, str]) -> Check:
+    try:
+        load_api_key(s, env)
+        warning = check_key_file(Path(s.sei.api_key_file)) if s.sei.api_key_file else None
+        if warning:
+            return Check("api key", False, warning, warning.rsplit(": ", 1)[-1])
+    except SeiWatchError as exc:
+        return Check(
+            "api key",
+            False,
+            str(exc),
+            "put the key in a file readable only by the "
+            "service user and set [sei] api_key_file, or LoadCredential=api-key:FILE",
+        )
+    return Check("api key", True, "present and readable")
+
+
+def _sei(s: Settings, env: Mapping[str, str]) -> Check:
+    if not s.sei.url:
+        return Check(
+            "sei reachable",
+            False,
+            "[sei] url is not set",
+            "set [sei] url to a preset (prod1, prod2, prod3, eu1, ...) or the base URL",
+        )
+    try:
+        base = resolve_base(s.sei.url)
+        resp = requests.head(
+            base,
+            timeout=(s.sei.connect_timeout, 10),
+            verify=s.sei.ca_bundle or True,
+            allow_redirects=False,
+        )
+    except (SeiWatchError, requests.RequestException) as exc:
+        proxy = env.get("HTTPS_PROXY") or env.get("https_proxy") or "none"
+        return Check(
+            "sei reachable",
+            False,
+            f"{s.sei.url}: {type(exc).__name__}: {str(exc)[:160]} (proxy: {proxy})",
+            "check DNS, the firewall, HTTPS_PROXY/NO_PROXY and [sei] ca_bundle",
+        )
+    return Check(
+        "sei reachable", True, f"{base} answered HTTP {resp.status_code} (HEAD, no payload sent)"
+    )
+
+
+_FLAG = (
+    "if SEI answers 202 and still shows nothing, ask Harness to enable the account's "
+    "SEI_ENABLE_CUSTOM_CICD feature flag"
+)
+
+
+def _guid(s: Settings, env: Mapping[str, str]) -> Check:
+    guid = str(s.fields.get("instance_guid") or "")
+    fix = "sei-watch register --integration-id ID --name NAME --write-config"
+    try:
+        uuid.UUID(guid)
+    except ValueError:
+        return Check(
+            "instance guid",
+            False,
+            f"{guid or '(not set)'} is not a UUID; SEI accepts the post with 202 and then drops it",
+            fix,
+        )
+    try:
+        client = SeiClient(
+            s.sei.url or "",
+            load_api_key(s, env),
+            connect_timeout=s.sei.connect_timeout,
+            read_timeout=10,
+            ca_bundle=s.sei.ca_bundle,
+        )
+        try:
+            known = client.instance_known(guid)
+        finally:
+            client.close()
+    except SeiWatchError as exc:
+        return Check("instance guid", True, f"{guid}; SEI could not be asked ({exc})", _FLAG)
+    if known is False:
+        return Check(
+            "instance guid",
+            False,
+            f"{guid} is not registered in SEI: every run would be accepted (202) and dropped",
+            fix,
+        )
+    if known is None:
+        return Check(
+            "instance guid",
+            True,
+            f"{guid}; SEI did not say whether it is registered (the key may not read "
+            "instances): check it in SEI's CI/CD settings",
+            _FLAG,
+        )
+    return Check("instance guid", True, f"{guid} is registered in SEI", _FLAG)
+
+
+def _ca_bundle(s: Settings, env: Mapping[str, str]) -> Check:
+    """Which CA store TLS to SEI trusts: [sei] ca_bundle, else REQUESTS_CA_BUNDLE or
+    CURL_CA_BUNDLE (requests lets either replace its store), else certifi's bundle."""
+    if s.sei.ca_bundle:
+        where, path = "[sei] ca_bundle", s.sei.ca_bundle
+    elif env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE"):
+        name = "REQUESTS_CA_BUNDLE" if env.get("REQUESTS_CA_BUNDLE") else "CURL_CA_BUNDLE"
+        where, path = f"{name}={env[name]}", env[name]
+    else:
+        where, path = "certifi (requests' default)", requests.utils.DEFAULT_CA_BUNDLE_PATH
+    ok = os.path.exists(path)
+    detail = f"{where}: {path}" + ("" if ok else " does not exist")
+    return Check("tls ca bundle", ok, detail, "" if ok else "point it at a PEM bundle that exists")
+
+
+def run_checks(
+    config: Path | None, environ: Mapping[str, str], *, unit: Path = UNIT
+) -> list[Check]:
+    """Every check, in the order a person would fix them."""
+    first, settings = _config(find_config(config, environ), environ)
+    if settings is None:
+        return [first]
+    steps: list[Callable[[], Check | Iterator[Check]]] = [
+        lambda: _api_key(settings, environ),
+        lambda: _ca_bundle(settings, environ),
+        lambda: _sei(settings, environ),
+        lambda: _guid(settings, environ),
+        lambda: host_checks(settings, unit),
+    ]
+    out = [first]
+    for step in steps:
+        got = step()
+        out.extend([got] if isinstance(got, Check) else list(got))
+    return out

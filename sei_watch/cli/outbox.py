@@ -1,0 +1,196 @@
+"""`sei-watch outbox ...` and `sei-watch register`: inspect and repair the outbox, create a GUID."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import tomlkit
+
+from sei_watch.config import Settings
+from sei_watch.deliver import SeiClient, load_api_key, make_sender, open_outbox
+from sei_watch.errors import ConfigError
+from sei_watch.show import dump_json, visible
+from sei_watch.status import ExitStatus
+
+from .io import settings_for
+from .oneshot import load_payloads
+
+if TYPE_CHECKING:
+    from .io import Io
+
+__all__ = ["cmd_outbox", "cmd_register", "run_outbox", "run_register"]
+
+
+def _age(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def cmd_outbox(args: argparse.Namespace, io: Io, settings: Settings) -> ExitStatus:
+    """The outbox subcommands."""
+    outbox = open_outbox(settings)
+    try:
+        if args.action == "list" and args.json:
+            rows = outbox.rows(state=args.state)
+            dump_json(io.stdout, [{**_meta(r), "updated": r.updated} for r in rows])
+        elif args.action == "list":
+            for r in outbox.rows(state=args.state):
+                err = f"  {visible(r.last_error[:80])}" if r.last_error else ""
+                key = visible(r.key)
+                io.stdout.write(
+                    f"{r.id:>6} {r.state:<9} {r.attempts:>3} {_age(r.updated)}  {key}{err}\n"
+                )
+        elif args.action == "show":
+            r = outbox.find(args.key)
+            io.stdout.write(
+                json.dumps({**_meta(r), "payload": json.loads(r.body or b"{}")}, indent=2) + "\n"
+            )
+        elif args.action == "retry":
+            if args.all_dead:
+                io.stdout.write(f"{outbox.requeue_dead()} dead rows queued again\n")
+            elif args.key:
+                io.stdout.write(f"{outbox.requeue(args.key).key} queued again\n")
+            else:
+                raise ConfigError("outbox retry needs KEY or --all-dead")
+        elif args.action == "drop":
+            io.stdout.write(f"{outbox.drop(args.key).key} dropped\n")
+        elif args.action == "stats":
+            io.stdout.write(json.dumps(outbox.stats(), indent=2) + "\n")
+        elif args.action == "import":
+            payloads = [p for f in args.files for p in load_payloads(f)]
+            for payload in payloads:
+                outcome = outbox.enqueue(payload)
+                key = f"{payload['job_full_name']}#{payload['build_number']}"
+                io.stdout.write(f"{visible(key)} {outcome}\n")
+            return _flush(args, io, settings, outbox) if args.flush else ExitStatus.OK
+        else:
+            return _flush(args, io, settings, outbox)
+    finally:
+        outbox.close()
+    return ExitStatus.OK
+
+
+def _meta(r: Any) -> dict[str, Any]:
+    keys = ("id", "instance_guid", "job", "build_number", "state", "attempts", "last_error", "size")
+    return {k: getattr(r, k) for k in keys}
+
+
+def _flush(args: argparse.Namespace, io: Io, settings: Settings, outbox: Any) -> ExitStatus:
+    sender = make_sender(settings, outbox, io.environ)
+    stop = threading.Event()
+    timer = threading.Timer(args.timeout, stop.set)
+    timer.daemon = True
+    timer.start()
+    try:
+        sender.run(stop, idle=0.2, until_empty=True)
+    finally:
+        timer.cancel()
+        sender.client.close()
+    waiting = outbox.stats()
+    io.stdout.write(
+        f"delivered {sender.delivered_count}; pending {waiting['pending']}, "
+        f"dead {waiting['dead']}\n"
+    )
+    return ExitStatus.OK if waiting["pending"] == 0 else ExitStatus.NOT_DELIVERED
+
+
+def deliver_one(io: Io, settings: Settings, key: str, timeout: float) -> ExitStatus:
+    """After `parse --post`: deliver until this payload is out (or dead), with progress."""
+    outbox = open_outbox(settings)
+    sender = make_sender(settings, outbox, io.environ)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            row = outbox.find(key)
+            if row.state in ("delivered", "dead"):
+                break
+            # No single request may run past what is left of --timeout.
+            sender.client.deadline = max(deadline - time.monotonic(), 0.1)
+            if not sender.step():
+                time.sleep(0.1)
+            backlog = outbox.stats()["pending"]
+            if backlog > 10:
+                io.stderr.write(f"\rsei-watch: delivering, {backlog} waiting ")
+        row = outbox.find(key)
+    finally:
+        sender.client.close()
+        outbox.close()
+    if row.state == "delivered":
+        io.stderr.write(f"sei-watch: {row.key} delivered to SEI\n")
+        return ExitStatus.OK
+    if row.state == "dead":
+        io.stderr.write(f"sei-watch: SEI refused {row.key}: {row.last_error}\n")
+        return ExitStatus.INVALID_PAYLOAD
+    io.stderr.write(
+        f"sei-watch: {row.key} is not delivered yet ({row.last_error or 'no answer'}); it stays "
+        f"queued in {settings.state_dir}, where `sei-watch outbox flush` (or a daemon using "
+        "that directory) sends it\n"
+    )
+    return ExitStatus.NOT_DELIVERED
+
+
+def _write_sei_keys(path: Path, values: dict[str, str]) -> None:
+    """Set keys of the [sei] table through a TOML-preserving editor: comments, order and
+    spacing stay, and the file keeps its mode (it may hold who may read the key's path)."""
+    try:
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        doc = tomlkit.parse(text)
+    except (OSError, tomlkit.exceptions.TOMLKitError) as exc:
+        raise ConfigError(f"{path}: cannot update it: {exc}") from exc
+    table = doc.get("sei")
+    if table is None:
+        table = tomlkit.table()
+        doc["sei"] = table
+    for key, value in values.items():
+        table[key] = value
+    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o640
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(tomlkit.dumps(doc))
+    os.chmod(tmp, mode)  # the umask may have taken bits from the mode asked for
+    os.replace(tmp, path)
+
+
+def cmd_register(args: argparse.Namespace, io: Io, settings: Settings) -> ExitStatus:
+    """Create the instance GUID, print it, and optionally store it in the config."""
+    if not settings.sei.url:
+        raise ConfigError("[sei] url (or SEI_URL) is needed to register")
+    client = SeiClient(
+        settings.sei.url,
+        load_api_key(settings, io.environ),
+        connect_timeout=settings.sei.connect_timeout,
+        read_timeout=settings.sei.read_timeout,
+        ca_bundle=settings.sei.ca_bundle,
+    )
+    try:
+        guid = client.register(name=args.name, integration_id=args.integration_id, type_=args.type)
+    finally:
+        client.close()
+    io.stdout.write(f"{guid}\n")
+    if args.write_config:
+        target = args.config or Path(settings.source)
+        if not str(target).endswith(".toml"):
+            raise ConfigError("--write-config needs --config FILE")
+        # The instance's name goes with it: payloads then name the instance as SEI does.
+        _write_sei_keys(target, {"instance_guid": guid, "instance_name": args.name})
+        io.stderr.write(f"sei-watch: wrote [sei] instance_guid and instance_name to {target}\n")
+    return ExitStatus.OK
+
+
+def run_outbox(args: argparse.Namespace, io: Io) -> ExitStatus:
+    """`sei-watch outbox ACTION`, with the config the command names."""
+    return cmd_outbox(args, io, settings_for(args, io))
+
+
+def run_register(args: argparse.Namespace, io: Io) -> ExitStatus:
+    """`sei-watch register`, with the config the command names."""
+    return cmd_register(args, io, settings_for(args, io))

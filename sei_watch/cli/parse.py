@@ -1,0 +1,180 @@
+"""`sei-watch parse`: one workspace (or one file) into the payload, shown, explained, drawn,
+or posted through the outbox."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sei_watch.config import Settings, coerce_field
+from sei_watch.context import STATE_FILE, BuildState
+from sei_watch.errors import ConfigError, SeiWatchError
+from sei_watch.payload import Given, Report, build_report
+from sei_watch.scan import parse_claimed, parse_file
+from sei_watch.schema import REQUIRED
+from sei_watch.show import dump_json, record_json, render_html, render_text, visible, write_summary
+from sei_watch.status import ExitStatus
+
+from .args import parse_assignment
+from .io import Io, registry_for, settings_for, use_color
+from .oneshot import soft_fail_on, usable_state
+
+__all__ = ["cmd_parse"]
+
+
+def _fields(settings: Settings, sets: Sequence[str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The fields and params that `--set` states (the config's come through the settings)."""
+    fields: dict[str, Any] = {}
+    params: dict[str, str] = {}
+    for text in sets:
+        key, value = parse_assignment(text)
+        if key.startswith("param."):
+            params[key.removeprefix("param.")] = value
+        else:
+            fields[key] = coerce_field(key, value, f"--set {key}")
+    return fields, params
+
+
+def _parse_one(args: argparse.Namespace, io: Io, settings: Settings) -> ExitStatus:
+    lp = registry_for(settings, io).get(args.parser)
+    path: Path = args.path
+    if not path.is_file():
+        raise ConfigError(f"{path}: --parser needs one file, and this is not a file")
+    root = Path(os.path.realpath(path.parent))
+    records = parse_file(lp, root / path.name, root, max_bytes=settings.max_file_bytes)
+    dump_json(io.stdout, [record_json(r) for r in records])
+    return (
+        ExitStatus.PROBLEMS
+        if any(r["kind"] == "ParseProblem" for r in map(record_json, records))
+        else ExitStatus.OK
+    )
+
+
+def _parse_claimed(args: argparse.Namespace, io: Io, settings: Settings) -> ExitStatus:
+    """`parse FILE`: the parsers that claim the file, as in a folder scan, print its records."""
+    names, records = parse_claimed(
+        args.path, registry_for(settings, io), max_bytes=settings.max_file_bytes
+    )
+    if not names:
+        raise ConfigError(
+            f"{args.path}: no parser claims this file by its name or first bytes; name one "
+            "with --parser (`sei-watch parsers` lists them)"
+        )
+    io.stderr.write(f"sei-watch: {visible(args.path.name)} read by {', '.join(names)}\n")
+    dump_json(io.stdout, [record_json(r) for r in records])
+    problems = any(r["kind"] == "ParseProblem" for r in map(record_json, records))
+    return ExitStatus.PROBLEMS if problems else ExitStatus.OK
+
+
+def _state(settings: Settings, *, create: bool) -> BuildState | None:
+    path = settings.state_dir / STATE_FILE
+    if not create and not path.exists():
+        return None
+    try:
+        return BuildState(path)
+    except SeiWatchError:
+        if create:
+            raise
+        return None  # a read-only look: no previous build known
+
+
+def _explain(io: Io, report: Report, *, as_json: bool) -> None:
+    p, sources = report.payload, report.assembly.sources
+    if as_json:
+        rows = [{"field": k, "value": v, "source": sources.get(k, "?")} for k, v in p.items()]
+        dump_json(io.stdout, rows + [{"note": n} for n in report.context.notes])
+        return
+    for key, value in p.items():
+        text = json.dumps(value, ensure_ascii=False)
+        if len(text) > 60:
+            text = text[:57] + "..."
+        io.stdout.write(f"{key:<16} {visible(text):<62} {visible(sources.get(key, '?'))}\n")
+    for note in report.context.notes:
+        io.stdout.write(f"note: {visible(note)}\n")
+
+
+def cmd_parse(args: argparse.Namespace, io: Io) -> ExitStatus:
+    """Parse a workspace into the payload SEI would receive, and show it (and post it)."""
+    status, posted = _cmd_parse(args, io)
+    soft = soft_fail_on(args.soft_fail, io.environ)
+    failed = status in (ExitStatus.PROBLEMS, ExitStatus.NOT_DELIVERED) or (
+        posted and status == ExitStatus.INVALID_PAYLOAD
+    )
+    if soft and failed:
+        io.stderr.write(f"sei-watch: --soft-fail: exit 0 instead of {int(status)}\n")
+        return ExitStatus.OK
+    return status
+
+
+def _cmd_parse(args: argparse.Namespace, io: Io) -> tuple[ExitStatus, bool]:
+    settings = settings_for(args, io)
+    if args.post:
+        settings, note = usable_state(settings, io.environ)
+        if note:
+            io.stderr.write(f"sei-watch: {note}\n")
+    if args.parser:
+        return _parse_one(args, io, settings), False
+    if args.path.is_file():
+        return _parse_claimed(args, io, settings), False
+    fields, params = _fields(settings, args.sets)
+    state = _state(settings, create=args.post)
+    report = build_report(
+        args.path,
+        registry_for(settings, io),
+        settings,
+        given=Given(fields=fields, sources=dict.fromkeys(fields, "--set"), params=params),
+        environ=io.environ,
+        hostname=io.hostname(),
+        now_ms=io.now_ms(),
+        state=state,
+        repo=args.repo,
+    )
+    asm, result, invalid = report.assembly, report.scan, list(report.invalid)
+    if args.strict:
+        invalid += [
+            f"$.{key}: not stated ({why})"
+            for key, why in asm.defaults
+            if key in (*REQUIRED, "build_number")  # a defaulted number makes a new run each time
+        ]
+    if args.records:
+        dump_json(io.stdout, [record_json(r) for r in result.records])
+    elif args.explain:
+        _explain(io, report, as_json=args.json)
+    elif args.json:
+        if not invalid:
+            dump_json(io.stdout, asm.payload)
+    elif args.timeline:
+        tty = io.stdout.isatty()
+        color = use_color(args, io, io.stdout)
+        width = args.width or shutil.get_terminal_size((100, 24)).columns
+        io.stdout.write(
+            render_text(asm.payload, width=width, ascii_only=args.ascii or not tty, color=color)
+        )
+    else:
+        title = (
+            f"sei-watch parse {result.root}  ({result.files_seen} files seen, "
+            f"{result.files_parsed} parsed)"
+        )
+        write_summary(io.stdout, asm, title=title)
+    if args.html:
+        args.html.write_text(render_html(asm.payload), encoding="utf-8")
+    if args.json or args.records or args.explain or args.timeline:  # else in the summary
+        io.stderr.writelines(f"sei-watch: problem: {visible(str(p))}\n" for p in asm.problems)
+    if invalid:
+        io.stderr.write("sei-watch: the payload is not valid:\n")
+        io.stderr.writelines(f"  {visible(line)}\n" for line in invalid)
+        return ExitStatus.INVALID_PAYLOAD, False
+    if args.post:
+        refusal = report.refusal()
+        if refusal is not None:  # before the key is read: the fix is the config, not the key
+            io.stderr.write(f"sei-watch: not posted: {refusal}\n")
+            return ExitStatus.INVALID_PAYLOAD, False
+        from .post import post  # noqa: PLC0415  (HTTP only when posting)
+
+        return post(io, settings, report, state, args), True
+    return (ExitStatus.PROBLEMS if asm.problems else ExitStatus.OK), False

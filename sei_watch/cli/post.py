@@ -1,0 +1,57 @@
+"""`parse --post`: queue the payload durably, deliver it within --timeout, and keep it in a file
+when SEI cannot be reached (the runner may be gone before any retry)."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+
+from sei_watch.config import Settings
+from sei_watch.context import BuildState
+from sei_watch.deliver import load_api_key, open_outbox, submit
+from sei_watch.payload import Report
+from sei_watch.show import visible
+from sei_watch.status import ExitStatus
+
+from .io import Io
+from .oneshot import save_payload, undelivered_path
+from .outbox import deliver_one
+
+__all__ = ["post"]
+
+
+def post(
+    io: Io, settings: Settings, report: Report, state: BuildState | None, args: argparse.Namespace
+) -> ExitStatus:
+    payload = report.payload
+    load_api_key(settings, io.environ)  # a malformed key fails here, before anything is queued
+    outbox = open_outbox(settings)
+    try:
+        done = submit(outbox, report, settings, state)
+    finally:
+        outbox.close()
+    if done.queued is None:
+        why = done.refused or "; ".join(done.invalid)
+        io.stderr.write(f"sei-watch: not posted: {visible(why)}\n")
+        return ExitStatus.INVALID_PAYLOAD
+    key = report.key
+    io.stderr.write(f"sei-watch: {visible(key)} {done.queued} in the outbox\n")
+    # One request may not outlast the whole deadline.
+    sei = replace(
+        settings.sei,
+        read_timeout=min(settings.sei.read_timeout, args.timeout),
+        connect_timeout=min(settings.sei.connect_timeout, args.timeout),
+    )
+    sent = deliver_one(io, replace(settings, sei=sei), key, args.timeout)
+    if sent == ExitStatus.NOT_DELIVERED:
+        # The runner may be gone before any retry: keep the payload where the job can save it.
+        path = undelivered_path(args.save_undelivered, payload)
+        save_payload(payload, path)
+        io.stderr.write(
+            f"sei-watch: not delivered within {args.timeout:g} s; the payload is saved in "
+            f"{path}: keep it as a job artifact, and `sei-watch outbox import {path.name}` "
+            "queues it on any machine that has the API key\n"
+        )
+    if sent != ExitStatus.OK:
+        return sent
+    return ExitStatus.PROBLEMS if report.problems else ExitStatus.OK

@@ -1,0 +1,35 @@
+"""The shared ground every stage reads: the TOML config and the [[watch]] tables.
+
+Enters: a config file's path (or none) and the environment.
+Leaves: one frozen `Settings`, every key checked, or a `ConfigError` that names the key.
+"""
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .model import DEFAULT_EXCLUDE, Settings
+    from .settings import coerce_field, find_config, load_settings
+    from .watches import WatchSpec
+else:
+    from sei_watch._lazy import exports
+
+    __getattr__ = exports(
+        __name__,
+        {
+            "DEFAULT_EXCLUDE": "model",
+            "Settings": "model",
+            "coerce_field": "settings",
+            "find_config": "settings",
+            "load_settings": "settings",
+            "WatchSpec": "watches",
+        },
+    )
+
+__all__ = [
+    "DEFAULT_EXCLUDE",
+    "Settings",
+    "WatchSpec",
+    "coerce_field",
+    "find_config",
+    "load_settings",
+]

@@ -1,0 +1,34 @@
+"""The service: watches build directories, decides when a build is complete, and hands
+it to payload and deliver on worker threads; also backfill of builds already on disk.
+
+Enters: the settings' [[watch]] tables and the file-system events under their roots.
+Leaves: every completed build queued in the outbox once, and metrics and health endpoints.
+"""
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .backfill import Backfill, parse_rate, parse_since
+    from .daemon import Daemon
+    from .timelines import TimelineStore
+else:
+    from sei_watch._lazy import exports
+
+    __getattr__ = exports(
+        __name__,
+        {
+            "Backfill": "backfill",
+            "parse_rate": "backfill",
+            "parse_since": "backfill",
+            "Daemon": "daemon",
+            "TimelineStore": "timelines",
+        },
+    )
+
+__all__ = [
+    "Backfill",
+    "Daemon",
+    "TimelineStore",
+    "parse_rate",
+    "parse_since",
+]

@@ -1,0 +1,171 @@
+"""What the daemon does, for Prometheus and for probes: `[metrics] listen = "127.0.0.1:9464"`
+(off by default) serves `/metrics` in Prometheus' text format (written here: the format is a
+few lines, and a client library would be one more dependency), `/healthz` (alive: the
+observers, workers and sender run) and `/readyz` (the config is loaded, the state writable)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from sei_watch.errors import ConfigError
+
+__all__ = ["HELP", "Metrics", "MetricsServer", "parse_listen", "serve_metrics"]
+
+HELP = {
+    "builds_seen_total": ("counter", "Builds found complete and handed to a worker."),
+    "builds_completed_total": ("counter", "Builds parsed and assembled."),
+    "builds_reported_total": ("counter", "Builds whose payload was queued for SEI."),
+    "builds_failed_total": ("counter", "Builds not queued, by reason."),
+    "payloads_enqueued_total": ("counter", "Payloads written to the outbox, by outcome."),
+    "payloads_delivered_total": ("counter", "Payloads SEI accepted (202)."),
+    "payloads_retried_total": ("counter", "Delivery attempts to be retried."),
+    "payloads_dead_total": ("counter", "Payloads refused for good (kept in the outbox)."),
+    "parse_problems_total": ("counter", "Problems found in build files, by parser."),
+    "watch_overflows_total": ("counter", "inotify queue overflows (each starts a rescan)."),
+    "rescans_total": ("counter", "Full reconciliations of the watch roots."),
+    "outbox_depth": ("gauge", "Payloads waiting (pending or in flight)."),
+    "outbox_dead": ("gauge", "Dead payloads kept in the outbox."),
+    "outbox_oldest_pending_seconds": ("gauge", "Age of the oldest waiting payload."),
+    "last_delivery_timestamp_seconds": ("gauge", "When SEI last accepted a payload (epoch)."),
+}
+
+
+def _labels(labels: dict[str, str]) -> str:
+    if not labels:
+        return ""
+    inner = ",".join(
+        f'{k}="{str(v).replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
+        for k, v in sorted(labels.items())
+    )
+    return "{" + inner.replace("\n", "\\n") + "}"
+
+
+class Metrics:
+    """Counters the daemon's threads add to, and gauges read when scraped."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
+        self.gauges: Callable[[], dict[str, float | None]] = dict
+
+    def inc(self, name: str, amount: float = 1.0, **labels: str) -> None:
+        key = tuple(sorted(labels.items()))
+        with self._lock:
+            series = self._values.setdefault(name, {})
+            series[key] = series.get(key, 0.0) + amount
+
+    def value(self, name: str, **labels: str) -> float:
+        with self._lock:
+            return self._values.get(name, {}).get(tuple(sorted(labels.items())), 0.0)
+
+    def render(self) -> str:
+        """The Prometheus text exposition format, version 0.0.4."""
+        with self._lock:
+            snapshot = {k: dict(v) for k, v in self._values.items()}
+        gauges = self.gauges()
+        lines: list[str] = []
+        for name, (kind, text) in HELP.items():
+            full = f"sei_watch_{name}"
+            lines += [f"# HELP {full} {text}", f"# TYPE {full} {kind}"]
+            if kind == "gauge":
+                value = gauges.get(name)
+                if value is not None:
+                    lines.append(f"{full} {value:g}")
+                continue
+            series = snapshot.get(name) or {(): 0.0}
+            for key, value in sorted(series.items()):
+                lines.append(f"{full}{_labels(dict(key))} {value:g}")
+        return "\n".join(lines) + "\n"
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """`host:port` (IPv6 as `[::1]:9464`)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise ConfigError(f"[metrics] listen {text!r}: expected HOST:PORT, e.g. 127.0.0.1:9464")
+    return host.strip("[]"), int(port)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: MetricsServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        srv = self.server
+        if self.path == "/metrics":
+            status, body = 200, srv.metrics.render()
+            ctype = "text/plain; version=0.0.4; charset=utf-8"
+        elif self.path in ("/healthz", "/readyz"):
+            ok, detail = (srv.health if self.path == "/healthz" else srv.ready)()
+            status, body, ctype = (200 if ok else 503), detail + "\n", "text/plain"
+        else:
+            status, body, ctype = 404, "not found\n", "text/plain"
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class MetricsServer(ThreadingHTTPServer):
+    """The endpoint, on its own daemon thread; it only reads what the daemon exposes."""
+
+    daemon_threads = True
+
+    def __init__(
+        self,
+        listen: str,
+        metrics: Metrics,
+        *,
+        health: Callable[[], tuple[bool, str]],
+        ready: Callable[[], tuple[bool, str]],
+    ) -> None:
+        try:
+            super().__init__(parse_listen(listen), _Handler)
+        except OSError as exc:
+            raise ConfigError(f"[metrics] listen {listen!r}: {exc.strerror}") from exc
+        self.metrics, self.health, self.ready = metrics, health, ready
+        threading.Thread(target=self.serve_forever, name="metrics", daemon=True).start()
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+
+def serve_metrics(daemon: Any, listen: str) -> MetricsServer:
+    """The endpoint for a running daemon: its counters, its outbox read at each scrape, its
+    threads for /healthz, its config and state directory for /readyz."""
+
+    def gauges() -> dict[str, float | None]:
+        stats = daemon.outbox.stats()
+        last = daemon.sender.last_delivery if daemon.sender is not None else None
+        return {
+            "outbox_depth": float(stats["pending"] + stats["inflight"]),
+            "outbox_dead": float(stats["dead"]),
+            "outbox_oldest_pending_seconds": float(stats["oldest_pending_age_s"] or 0.0),
+            "last_delivery_timestamp_seconds": last,
+        }
+
+    def health() -> tuple[bool, str]:
+        watcher = daemon.watcher
+        alive = watcher is not None and daemon.healthy(watcher)
+        return alive, "ok: observers, workers and sender run" if alive else "a thread died"
+
+    def ready() -> tuple[bool, str]:
+        live = daemon.live
+        if live is None:
+            return False, "config not loaded"
+        state = live.settings.state_dir
+        if not os.access(state, os.W_OK | os.X_OK):
+            return False, f"state directory {state} is not writable"
+        return True, f"ready: {len(live.settings.watches)} watches, state in {state}"
+
+    daemon.metrics.gauges = gauges
+    return MetricsServer(listen, daemon.metrics, health=health, ready=ready)

@@ -1,0 +1,265 @@
+"""The SEI HTTP client: one POST per payload, and what its answer means for the outbox.
+
+requests/urllib3 errors stop here: callers see an `Outcome` or a `DeliveryError`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from sei_watch.errors import DeliveryError
+
+from .transport import POOL_CLASSES, Answer, forget, read_capped, shut
+
+__all__ = ["PRESETS", "Outcome", "SeiClient", "parse_retry_after", "resolve_base"]
+
+PRESETS: Final[Mapping[str, str]] = {
+    "prod0": "https://accounts.harness.io/sei/api",
+    "prod1": "https://app.harness.io/prod1/sei/api",
+    "prod2": "https://app.harness.io/gratis/sei/api",
+    "prod3": "https://app3.harness.io/sei/api",
+    "prod4": "https://prod4.harness.io/sei/api",
+    "prod6": "https://prod6.harness.io/sei/api",
+    "eu1": "https://accounts.eu.harness.io/sei/api",
+}
+USER_AGENT = "sei-watch"
+_MAX_MESSAGE = 500
+
+Kind = Literal["delivered", "retry", "dead", "hold"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    """What one POST came to. `hold` stops the whole queue (a configuration problem)."""
+
+    kind: Kind
+    status: int | None
+    message: str
+    retry_after: float | None = None
+
+
+MULTIPART_PATH = "/v1/generic-requests/multipart"
+
+
+def _part(boundary: str, name: str, filename: str, ctype: str, data: bytes) -> bytes:
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+        f'filename="{filename}"\r\nContent-Type: {ctype}\r\n\r\n'
+    )
+    return head.encode() + data + b"\r\n"
+
+
+def resolve_base(url: str) -> str:
+    """A preset name or a base URL, without a trailing slash."""
+    base = PRESETS.get(url.strip().lower(), url.strip())
+    if not base.startswith(("https://", "http://")):
+        raise DeliveryError(
+            f"SEI url {url!r} is neither a preset ({', '.join(PRESETS)}) nor an http(s) URL"
+        )
+    return base.rstrip("/")
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(when.timestamp() - (time.time() if now is None else now), 0.0)
+
+
+def _message(resp: Answer) -> str:
+    body = resp.content
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return " ".join(body.decode("utf-8", "replace").split())[:_MAX_MESSAGE]
+    if isinstance(doc, dict):
+        for key in ("payload", "message", "error"):
+            if key in doc:
+                return str(doc[key])[:_MAX_MESSAGE]
+    return str(doc)[:_MAX_MESSAGE]
+
+
+class SeiClient:
+    """Posts to one SEI base with pooled connections. Use one per sending thread."""
+
+    def __init__(
+        self,
+        base: str,
+        api_key: str,
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        ca_bundle: str | None = None,
+        deadline: float | None = None,
+    ) -> None:
+        self.base = resolve_base(base)
+        # The whole request, answer included, ends by then, whatever the server does.
+        self.deadline = deadline if deadline is not None else connect_timeout + 2 * read_timeout
+        self._key = api_key
+        self._timeout = (connect_timeout, read_timeout)
+        # verify=True lets REQUESTS_CA_BUNDLE (or CURL_CA_BUNDLE) replace the CA store, as
+        # requests documents; [sei] ca_bundle, passed per request, wins over both. `doctor`
+        # says which is in force.
+        self._verify: bool | str = ca_bundle or True
+        self._session = requests.Session()
+        self._session.headers.update({"User-Agent": USER_AGENT})
+        adapter = HTTPAdapter()
+        adapter.poolmanager.pool_classes_by_scheme = dict(POOL_CLASSES)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+
+    def __repr__(self) -> str:  # never show the key
+        return f"SeiClient({self.base!r})"
+
+    def close(self) -> None:
+        self._session.close()
+
+    def _post(self, path: str, body: bytes, *, content_type: str = "application/json") -> Answer:
+        return self._request("POST", path, body, content_type=content_type)
+
+    def _request(
+        self, method: str, path: str, body: bytes | None = None, *, content_type: str = ""
+    ) -> Answer:
+        headers = {"Authorization": f"ApiKey {self._key}"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        me, fired = threading.get_ident(), threading.Event()
+        timer = threading.Timer(self.deadline, shut, args=(me, fired))
+        timer.daemon = True
+        timer.start()
+        try:
+            resp = self._session.request(
+                method,
+                f"{self.base}{path}",
+                data=body,
+                headers=headers,
+                timeout=self._timeout,
+                verify=self._verify,
+                allow_redirects=False,  # a redirect would carry the key to another host
+                stream=True,  # the body is read by us, up to a cap
+            )
+            return Answer(
+                status_code=resp.status_code,
+                reason=resp.reason or "",
+                headers=resp.headers,
+                content=read_capped(resp),
+            )
+        except requests.exceptions.SSLError as exc:
+            raise DeliveryError(f"TLS failed for {self.base}: {type(exc).__name__}") from exc
+        except requests.RequestException as exc:
+            if fired.is_set():
+                raise DeliveryError(
+                    f"no complete answer from {self.base}{path} within the {self.deadline:g} s "
+                    "deadline"
+                ) from exc
+            raise DeliveryError(f"{type(exc).__name__} on {method} {self.base}{path}") from exc
+        finally:
+            timer.cancel()
+            forget(me)
+
+    def post_multipart(self, body: bytes, attachment: bytes | None) -> Outcome:
+        """The SEI Jenkins plugin's path: `POST /v1/generic-requests/multipart` with a `json`
+        part `{request_type: JenkinsPluginJobRunComplete, payload: <the payload as text>}` and
+        a `file` part, the zip of the JUnit reports, from which SEI fills its test tables."""
+        generic = json.dumps(
+            {"request_type": "JenkinsPluginJobRunComplete", "payload": body.decode("utf-8")}
+        ).encode()
+        boundary = f"sei-watch-{hashlib.sha256(body + (attachment or b'')).hexdigest()[:24]}"
+        parts = [_part(boundary, "json", "json", "application/json", generic)]
+        if attachment:
+            parts.append(_part(boundary, "file", "junit.zip", "application/zip", attachment))
+        data = b"".join(parts) + f"--{boundary}--\r\n".encode()
+        return self.post_run(
+            data, path=MULTIPART_PATH, content_type=f"multipart/form-data; boundary={boundary}"
+        )
+
+    def post_run(
+        self,
+        body: bytes,
+        *,
+        path: str = "/v1/custom-cicd",
+        content_type: str = "application/json",
+    ) -> Outcome:
+        """POST one payload (to /v1/custom-cicd unless told) and classify the answer."""
+        try:
+            resp = self._post(path, body, content_type=content_type)
+        except DeliveryError as exc:
+            kind: Kind = "hold" if "TLS failed" in str(exc) else "retry"
+            return Outcome(kind=kind, status=None, message=str(exc))
+        status = resp.status_code
+        msg = _message(resp)
+        if status in (200, 201, 202):
+            return Outcome(kind="delivered", status=status, message=msg)
+        if status in (401, 403):
+            return Outcome(
+                kind="hold", status=status, message=f"SEI refused the API key ({status}): {msg}"
+            )
+        if 300 <= status < 400:
+            where = resp.headers.get("Location", "?")
+            return Outcome(
+                kind="hold",
+                status=status,
+                message=f"SEI answered a redirect to {where}: check [sei] url",
+            )
+        if status == 413:
+            return Outcome(
+                kind="dead",
+                status=status,
+                message=f"payload of {len(body)} bytes is too large for SEI: {msg}",
+            )
+        if status == 429 or status >= 500:
+            return Outcome(
+                kind="retry",
+                status=status,
+                message=msg or resp.reason,
+                retry_after=parse_retry_after(resp.headers.get("Retry-After")),
+            )
+        return Outcome(kind="dead", status=status, message=msg or resp.reason)
+
+    def register(self, *, name: str, integration_id: str, type_: str = "jenkins") -> str:
+        """Create a CI/CD instance (`POST /v1/cicd/instances`) and return its GUID."""
+        body = json.dumps({"name": name, "integration_id": integration_id, "type": type_})
+        resp = self._post("/v1/cicd/instances", body.encode())
+        doc = _json(resp)
+        if resp.status_code in (200, 201, 202) and isinstance(doc.get("id"), str):
+            return str(doc["id"])
+        if resp.status_code in (401, 403):
+            raise DeliveryError(f"SEI refused the API key ({resp.status_code})")
+        raise DeliveryError(
+            f"SEI did not create the instance ({resp.status_code}): {_message(resp)}"
+        )
+
+    def instance_known(self, guid: str) -> bool | None:
+        """Whether SEI has the CI/CD instance `guid` (`GET /v1/cicd/instances/{id}`): True,
+        False, or None where the answer cannot tell (no permission, another error)."""
+        resp = self._request("GET", f"/v1/cicd/instances/{guid}")
+        if resp.status_code == 200:
+            return True
+        if resp.status_code == 404:
+            return False
+        return None
+
+
+def _json(resp: Answer) -> dict[str, Any]:
+    try:
+        doc = json.loads(resp.content)
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) else {}

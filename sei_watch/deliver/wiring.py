@@ -1,0 +1,172 @@
+"""Wiring for every command that posts: the API key, the outbox and the sender, from Settings.
+
+The API key is read here and handed to the client only: it never reaches a log, the outbox,
+a payload or an error message.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sei_watch.config import Settings
+from sei_watch.errors import ConfigError
+from sei_watch.logs import get_logger
+from sei_watch.safeio import read_operator_file
+
+from .client import SeiClient
+from .outbox import Enqueued, Outbox
+from .ratelimit import RateLimit
+from .sender import Backoff, Sender
+
+if TYPE_CHECKING:
+    from sei_watch.context import BuildState
+    from sei_watch.payload import Report
+
+__all__ = [
+    "OUTBOX_FILE",
+    "Submission",
+    "check_key",
+    "check_key_file",
+    "load_api_key",
+    "make_sender",
+    "open_outbox",
+    "submit",
+]
+
+log = get_logger("sei_watch.delivery")
+
+OUTBOX_FILE = "outbox.db"
+_MAX_KEY_BYTES = 4096
+
+
+def check_key_file(path: Path) -> str | None:
+    """Refuse a key file any user can write (they could swap the key); a warning when others
+    can read it, as ssh and Filebeat do."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None  # reading it will say why
+    if mode & 0o002:
+        raise ConfigError(
+            f"API key file {path} is writable by any user: chmod 600 {path} (owner: the service "
+            "user)"
+        )
+    if mode & 0o044:
+        return f"API key file {path} is readable by other users: chmod 600 {path}"
+    return None
+
+
+def check_key(key: str, what: str) -> str:
+    """The key as it will go into the Authorization header, or a clear error: a line break,
+    a space or a character outside printable ASCII can never be a working key (and a
+    non-Latin-1 one cannot even be sent)."""
+    key = key.strip()
+    if not key:
+        raise ConfigError(f"{what} is empty")
+    if "\n" in key or "\r" in key:
+        raise ConfigError(f"{what} is not a valid API key: it contains a line break")
+    if any(c.isspace() for c in key):
+        raise ConfigError(f"{what} is not a valid API key: it contains a space")
+    if not all("!" <= c <= "~" for c in key):
+        raise ConfigError(
+            f"{what} is not a valid API key: it has a character outside printable ASCII"
+        )
+    return key
+
+
+def _read_key(path: Path, what: str) -> str:
+    warning = check_key_file(path)
+    if warning:
+        log.warning("key.readable", path=str(path), action=f"chmod 600 {path}")
+    raw = read_operator_file(path, max_bytes=_MAX_KEY_BYTES, what=f"API key {what}")
+    return check_key(raw.decode("utf-8", "replace"), f"API key {what} {path}")
+
+
+def load_api_key(settings: Settings, environ: Mapping[str, str]) -> str:
+    """SEI_API_KEY, else [sei] api_key_file, else $CREDENTIALS_DIRECTORY/api-key (systemd)."""
+    if environ.get("SEI_API_KEY", "").strip():
+        return check_key(environ["SEI_API_KEY"], "SEI_API_KEY")
+    if settings.sei.api_key_file:
+        return _read_key(Path(settings.sei.api_key_file), "file")
+    creds = environ.get("CREDENTIALS_DIRECTORY")
+    if creds and (Path(creds) / "api-key").exists():
+        return _read_key(Path(creds) / "api-key", "credential")
+    raise ConfigError(
+        "no API key: set SEI_API_KEY, [sei] api_key_file, or systemd LoadCredential=api-key:FILE"
+    )
+
+
+def open_outbox(settings: Settings) -> Outbox:
+    return Outbox(
+        settings.state_dir / OUTBOX_FILE,
+        max_rows=settings.outbox.max_rows,
+        max_bytes=settings.outbox.max_bytes,
+    )
+
+
+def make_sender(settings: Settings, outbox: Outbox, environ: Mapping[str, str]) -> Sender:
+    """A sender for this config; needs [sei] url (or SEI_URL) and an API key."""
+    if not settings.sei.url:
+        raise ConfigError(
+            f"{settings.source}: [sei] url is not set (a preset such as prod2, "
+            "or the base URL); SEI_URL also works"
+        )
+    client = SeiClient(
+        settings.sei.url,
+        load_api_key(settings, environ),
+        connect_timeout=settings.sei.connect_timeout,
+        read_timeout=settings.sei.read_timeout,
+        ca_bundle=settings.sei.ca_bundle,
+    )
+    backoff = Backoff(cap=settings.sei.backoff_cap, max_age=settings.sei.max_age)
+    return Sender(
+        outbox=outbox,
+        client=client,
+        backoff=backoff,
+        rng=random.Random(),
+        limit=RateLimit(settings.sei.max_per_minute),
+        multipart=_multipart(settings),
+    )
+
+
+def _multipart(settings: Settings) -> bool:
+    return settings.sei.transport == "multipart"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Submission:
+    """What became of a built report: queued (the outbox's word for it), or why it was not."""
+
+    queued: Enqueued | None = None
+    invalid: tuple[str, ...] = ()
+    refused: str | None = None
+
+
+def submit(
+    outbox: Outbox,
+    report: Report,
+    settings: Settings,
+    state: BuildState | None,
+    *,
+    invalid: tuple[str, ...] = (),
+) -> Submission:
+    """The one door from a built report to the outbox, for `parse --post`, the daemon and
+    backfill alike. An invalid payload (its own problems and the caller's `invalid`) or one SEI
+    would drop is not queued. A queued one carries its JUnit zip when the transport sends one,
+    and its HEAD becomes the start of the job's next commit range."""
+    problems = (*report.invalid, *invalid)
+    if problems:
+        return Submission(invalid=problems)
+    refusal = report.refusal()
+    if refusal is not None:
+        return Submission(refused=refusal)
+    attachment = report.attachment() if _multipart(settings) else None
+    queued = outbox.enqueue(report.payload, attachment)
+    if state is not None:
+        report.remember(state)
+    return Submission(queued=queued)

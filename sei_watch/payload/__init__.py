@@ -1,0 +1,35 @@
+"""Stage 3, payload: records and facts become one SEI payload, validated.
+
+Enters: a build directory, the parsers and the settings (it runs scan and context).
+Leaves: a `Report`: the payload, where each field came from, its problems, and whether SEI
+would drop it.
+"""
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .assemble import Assembly
+    from .report import Given, Report, build_report, given_for, require_instance
+else:
+    from sei_watch._lazy import exports
+
+    __getattr__ = exports(
+        __name__,
+        {
+            "Assembly": "assemble",
+            "Given": "report",
+            "Report": "report",
+            "build_report": "report",
+            "given_for": "report",
+            "require_instance": "report",
+        },
+    )
+
+__all__ = [
+    "Assembly",
+    "Given",
+    "Report",
+    "build_report",
+    "given_for",
+    "require_instance",
+]

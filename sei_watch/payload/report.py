@@ -1,0 +1,195 @@
+"""One build directory in, one validated payload out: scan, context, assemble, git, validate.
+
+The CLI and the daemon both report builds through here.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sei_watch.config import Settings, WatchSpec, coerce_field
+from sei_watch.context import BuildContext, BuildState, collect, finish
+from sei_watch.errors import ConfigError, SeiWatchError
+from sei_watch.logs import get_logger
+from sei_watch.plugins import Registry
+from sei_watch.records import ParseProblem, SuiteSummary
+from sei_watch.safeio import read_under
+from sei_watch.scan import ScanResult, scan
+from sei_watch.validation import validate
+
+from .assemble import Assembly, AssemblyInput, assemble
+
+__all__ = ["Given", "Report", "build_report", "given_for", "require_instance"]
+
+MAX_ATTACHMENT = 32 << 20  # bytes of JUnit reports in one multipart post
+log = get_logger("sei_watch.report")
+NO_GUID = (
+    "instance_guid is not set, and SEI drops runs of an instance it does not know (after "
+    "answering 202). Create one with `sei-watch register --integration-id ID --name NAME "
+    "--write-config`, or set [sei] instance_guid (SEI_WATCH_SEI_INSTANCE_GUID) to a registered "
+    "instance's GUID"
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Given:
+    """Fields stated outside the build directory: --set, the config, a watch's captures."""
+
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    sources: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Report:
+    """Everything about one build that a person or the outbox needs."""
+
+    scan: ScanResult
+    assembly: Assembly
+    context: BuildContext
+    invalid: list[str]
+    head: str | None
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self.assembly.payload
+
+    @property
+    def problems(self) -> tuple[ParseProblem, ...]:
+        return self.assembly.problems
+
+    @property
+    def key(self) -> str:
+        """`JOB#BUILD_NUMBER`, as the outbox and the logs name a build."""
+        return f"{self.payload.get('job_full_name')}#{self.payload.get('build_number')}"
+
+    def refusal(self) -> str | None:
+        """Why this payload must not be posted, or None. SEI answers 202 to a run of an
+        unregistered instance and then drops it, and keeps the first result it is sent."""
+        if any(key == "instance_guid" for key, _ in self.assembly.defaults):
+            return NO_GUID
+        if self.context.provisional and self.assembly.sources.get("result", "").startswith(
+            "derived"
+        ):
+            return (
+                f"the build has not finished ({self.context.provisional}), and SEI keeps the "
+                "first result it is sent: report it once it has finished"
+            )
+        return None
+
+    def attachment(self, *, cap: int = MAX_ATTACHMENT) -> bytes | None:
+        """The build's JUnit reports in one zip, as the SEI Jenkins plugin sends them for SEI's
+        test tables (the multipart transport); read through the scan's own safe I/O, at most
+        `cap` bytes of reports, the rest left out and logged. None when there is none."""
+        root = self.scan.root
+        sources = sorted({r.source for r in self.scan.records if isinstance(r, SuiteSummary)})
+        buf, used, left_out = io.BytesIO(), 0, 0
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for rel in sources:
+                try:
+                    data = read_under(root, root / rel, max_bytes=cap)
+                except SeiWatchError:
+                    continue
+                if b"<testsuite" not in data[:4096]:
+                    continue  # not JUnit (CTest, Robot, a log's tests): SEI reads JUnit only
+                if used + len(data) > cap:
+                    left_out += 1
+                    continue
+                used += len(data)
+                zf.writestr(rel, data)
+        if left_out:
+            log.warning("attachment.capped", key=self.key, left_out=left_out, cap_bytes=cap)
+        return buf.getvalue() if used else None
+
+    def remember(self, state: BuildState) -> None:
+        """Once queued: this build's HEAD is the start of the job's next commit range."""
+        if self.head:
+            p = self.payload
+            state.record(
+                str(p["instance_guid"]), str(p["job_full_name"]), self.head, int(p["build_number"])
+            )
+
+
+def require_instance(settings: Settings) -> None:
+    """Refuse a config that posts builds with no instance GUID for any of them: the daemon and
+    backfill would only ever send runs that SEI drops."""
+    if settings.fields.get("instance_guid"):
+        return
+    if (
+        all("instance_guid" in w.fields or "{instance_guid}" in w.pattern for w in settings.watches)
+        and settings.watches
+    ):
+        return
+    raise ConfigError(f"{settings.source}: {NO_GUID}")
+
+
+def given_for(watch: WatchSpec, captures: Mapping[str, str]) -> Given:
+    """A [[watch]]'s pattern captures and fixed fields, typed as SEI wants them; a capture that
+    is no payload field (or of the wrong type) becomes a job parameter."""
+    fields: dict[str, Any] = {}
+    params = dict(watch.params)
+    for key, value in {**captures, **watch.fields}.items():
+        try:
+            fields[key] = coerce_field(key, value, f"[[watch]] {watch.name}")
+        except ConfigError:
+            params[key] = str(value)
+    if watch.cd:
+        fields["cd"] = True
+    return Given(fields=fields, params=params, sources=dict.fromkeys(fields, f"watch {watch.name}"))
+
+
+def build_report(
+    root: Path,
+    registry: Registry,
+    settings: Settings,
+    *,
+    given: Given,
+    environ: Mapping[str, str],
+    hostname: str,
+    now_ms: int,
+    state: BuildState | None = None,
+    repo: Path | None = None,
+    repos: tuple[Path, ...] = (),
+    newer_than: float | None = None,
+) -> Report:
+    """Report the build in `root`: file records, CI and git facts, one payload, its problems.
+    Files last written before `newer_than` (epoch seconds) belong to an earlier build."""
+    result = scan(
+        root,
+        registry,
+        exclude=settings.exclude,
+        max_bytes=settings.max_file_bytes,
+        newer_than=newer_than,
+    )
+    extra: list[ParseProblem] = []
+    try:
+        ctx = collect(result.root, environ, repo=repo)
+    except SeiWatchError as exc:  # a broken marker costs the marker only
+        ctx = BuildContext()
+        extra.append(ParseProblem(path=".sei-watch.json", reason=str(exc)))
+    ctx.extra_repos.extend(repos)
+    fields = {**ctx.fields, **settings.fields, **given.fields}
+    sources = {
+        **ctx.sources,
+        **{k: settings.field_sources.get(k, f"config {settings.source}") for k in settings.fields},
+        **given.sources,
+    }
+    asm = assemble(
+        (*result.records, *extra),
+        AssemblyInput(
+            fields=fields,
+            field_sources=sources,
+            params={**ctx.params, **settings.params, **given.params},
+            tests_stage=settings.tests_stage,
+            workspace_name=result.root.name,
+            hostname=hostname,
+            now_ms=now_ms,
+        ),
+    )
+    head = finish(asm.payload, asm.sources, ctx, result.root, state=state)
+    return Report(scan=result, assembly=asm, context=ctx, invalid=validate(asm.payload), head=head)
