@@ -1,7 +1,7 @@
 """JUnit parsing: wall time and peak RSS of sei-watch against its peers, in one run.
 
     python bench/junit.py                 # 30 MB (200k cases) for all, 1 GB for the streamers
-    python bench/junit.py --sizes 30mb --repeat 5
+    python bench/junit.py --sizes 30mb --repeat 5 --shapes output
 
 Peers: junitparser 5.x, test-results-parser 0.6.1 (Rust; FSL licence, so it is installed into
 bench/out/peers for measuring only, never depended on) and a bare lxml iterparse loop. Each
@@ -28,9 +28,11 @@ STREAMERS = ("sei-watch", "lxml-iterparse")
 ALL = ("sei-watch", "lxml-iterparse", "test-results-parser", "junitparser")
 
 
-def generate(path: Path, cases: int) -> None:
+def generate(path: Path, cases: int, shape: str = "pytest") -> None:
     """A pytest-style report (file and line on each case): suites of 100 cases, 3% failures,
-    2% skipped, 1% flaky (Surefire's flakyFailure)."""
+    2% skipped, 1% flaky (Surefire's flakyFailure). Shape `output`: every passing case also
+    has its captured `<system-out>`, as Surefire with output capture and pytest with
+    junit_logging write."""
     rng = random.Random(42)
     with path.open("w", encoding="utf-8") as fh:
         fh.write('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n')
@@ -56,6 +58,12 @@ def generate(path: Path, cases: int) -> None:
                     fh.write(f"{head}><skipped/></testcase>\n")
                 elif roll < 0.06:
                     fh.write(f'{head}><flakyFailure message="timeout"/></testcase>\n')
+                elif shape == "output":
+                    fh.write(
+                        f"{head}>\n    <system-out>INFO  starting case {c}\n"
+                        f"DEBUG fixture db-{c % 5} ready in {c % 13} ms\n</system-out>\n"
+                        "  </testcase>\n"
+                    )
                 else:
                     fh.write(f"{head}/>\n")
             fh.write("</testsuite>\n")
@@ -66,7 +74,8 @@ def run_one(tool: str, path: Path) -> dict[str, float]:
     """Parse `path` with `tool` in this process; return the wall time and the test count."""
     t0 = time.perf_counter()
     if tool == "sei-watch":
-        from sei_watch import ParseContext, SuiteSummary
+        from sei_watch.plugins import ParseContext
+        from sei_watch.records import SuiteSummary
         from sei_watch_parsers.junit import JUnitParser
 
         recs = JUnitParser().parse(path, ParseContext(root=path.parent))
@@ -82,6 +91,7 @@ def run_one(tool: str, path: Path) -> dict[str, float]:
                 while el.getprevious() is not None:
                     del el.getparent()[0]
     elif tool == "junitparser":
+        sys.path.insert(0, str(PEERS))
         from junitparser import JUnitXml
 
         count = sum(1 for suite in JUnitXml.fromfile(str(path)) for _ in suite)
@@ -112,7 +122,7 @@ def measure(tool: str, path: Path) -> dict[str, float]:
 
 
 def ensure_peers() -> None:
-    if not (PEERS / "test_results_parser").exists():
+    if not (PEERS / "test_results_parser").exists() or not (PEERS / "junitparser").exists():
         subprocess.run(
             [
                 sys.executable,
@@ -123,6 +133,7 @@ def ensure_peers() -> None:
                 "--target",
                 str(PEERS),
                 "test-results-parser==0.6.1",
+                "junitparser==5.0.0",
             ],
             check=True,
         )
@@ -132,6 +143,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--child", nargs=2, metavar=("TOOL", "FILE"), help=argparse.SUPPRESS)
     ap.add_argument("--sizes", default="30mb,1gb")
+    ap.add_argument("--shapes", default="pytest,output")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument(
         "--peers-on-1gb",
@@ -145,10 +157,10 @@ def main() -> None:
     ensure_peers()
     OUT.mkdir(exist_ok=True)
     rows = []
-    for size in args.sizes.split(","):
-        path = OUT / f"junit-{size}.xml"
+    for size, shape in [(z, s) for z in args.sizes.split(",") for s in args.shapes.split(",")]:
+        path = OUT / f"junit-{size}-{shape}.xml"
         if not path.exists():
-            generate(path, SIZES[size])
+            generate(path, SIZES[size], shape)
         tools = ALL if size != "1gb" or args.peers_on_1gb else STREAMERS
         results: dict[str, dict[str, float]] = {}
         for tool in tools:
@@ -162,7 +174,7 @@ def main() -> None:
         mb = path.stat().st_size / 1e6
         for tool, r in results.items():
             rows.append(
-                f"| {size} ({mb:.0f} MB) | {tool} | {r['wall']:.2f} s | "
+                f"| {size} {shape} ({mb:.0f} MB) | {tool} | {r['wall']:.2f} s | "
                 f"{r['rss_mib']:.0f} MiB | {r['count']:,} | "
                 f"{ours['wall'] / r['wall']:.2f}x |"
             )

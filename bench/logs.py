@@ -44,7 +44,8 @@ def generate(path: Path, size: int) -> None:
 
 def child(path: Path) -> None:
     sys.path.insert(0, str(HERE.parent))
-    from sei_watch import ParseContext, Stage
+    from sei_watch.plugins import ParseContext
+    from sei_watch.records import Stage
     from sei_watch_parsers.logs.gitlab import GitLabLog
 
     t0 = time.perf_counter()

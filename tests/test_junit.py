@@ -426,3 +426,22 @@ def test_maven_workspace_summary(run_cli) -> None:
         "com.example.shop.CartServiceTest",
         "com.example.shop.InventoryClientTest",
     ]
+
+
+def test_cases_with_only_their_output_count_like_plain_cases(tmp_path: Path) -> None:
+    """A case whose children are only <system-out>/<system-err> passes as a plain case does,
+    while output beside a failure, a skip or a status still decides as before."""
+    s = one(
+        tmp_path,
+        '<testsuite name="S">'
+        '<testcase name="a" time="1"><system-out>x</system-out><system-err/></testcase>'
+        '<testcase name="b" time="1"><system-out>y</system-out><failure message="m"/></testcase>'
+        '<testcase name="c" time="1" status="notrun"><system-out>z</system-out></testcase>'
+        '<testcase name="d" time="1"><system-err>w</system-err><skipped/></testcase>'
+        '<testcase name="e"><system-out/></testcase>'
+        "</testsuite>",
+    )
+    assert (s.tests, s.passed, s.failures, s.skipped) == (5, 2, 1, 2)
+    assert s.case_time_ms == 4000
+    assert "case_time_missing:1" in s.flags
+    assert [f.case for f in s.failed_cases] == ["b"]
