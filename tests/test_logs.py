@@ -427,3 +427,71 @@ def test_payload_names_are_shortened() -> None:
 
     payload = assemble([Stage(name="n" * 80, duration_ms=1)], AssemblyInput(now_ms=T0)).payload
     assert len(payload["job_run"]["stages"][0]["displayName"]) == NAME_LIMIT
+
+
+def _hits(path: Path, literal: bytes | None) -> list[tuple[int, bytes]]:
+    from sei_watch_parsers.logs._scan import LogScan
+    from sei_watch_parsers.logs.gitlab import GitLabLog
+
+    with path.open("rb") as fh:
+        return [(h.offset, h.match.group(0)) for h in LogScan(GitLabLog.pattern, literal).hits(fh)]
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    parts=st.lists(
+        st.sampled_from(
+            [
+                b"section_start:1795165200:build\r\x1b[0KBuild\n",
+                b"section_end:1795165260:build\r\x1b[0K\n",
+                b"section_start:17951652:a_b[collapsed=true]Header text",
+                b"section_",
+                b"section_section_end:1795165201:x\n",
+                b"plain output line\n",
+                b"\x1b[32;1mgreen\x1b[0;m\n",
+                b"\n",
+                b"x" * 70,
+            ]
+        ),
+        max_size=40,
+    )
+)
+def test_literal_candidates_find_what_the_pattern_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parts: list[bytes]
+) -> None:
+    """GitLab markers found through RE2 candidates are exactly the pattern's own `finditer`
+    hits, at chunk boundaries too (chunks of 64 bytes here)."""
+    from sei_watch_parsers.logs import _scan
+
+    monkeypatch.setattr(_scan, "CHUNK", 64)
+    path = tmp_path / "job.log"
+    path.write_bytes(b"".join(parts))
+    assert _hits(path, b"section_") == _hits(path, None)
+
+
+def test_literal_candidates_match_on_the_gitlab_corpus() -> None:
+    """On every log of the GitLab corpus, the RE2-led scan and the plain scan agree."""
+    from .paths import corpus_dir
+
+    logs = sorted(p for p in (corpus_dir() / "logs").rglob("*") if p.is_file())
+    assert logs
+    for path in logs:
+        assert _hits(path, b"section_") == _hits(path, None), path
+
+
+def test_a_candidate_inside_the_last_match_is_no_hit(tmp_path: Path) -> None:
+    """A literal that occurs inside a match already taken starts no second match, as in
+    `finditer`."""
+    import re
+
+    from sei_watch_parsers.logs._scan import LogScan
+
+    path = tmp_path / "x.log"
+    path.write_bytes(b"ab ab cd\nab\n")
+    pattern = re.compile(rb"ab[^\n]*?cd|ab")
+    for literal in (b"ab", None):
+        with path.open("rb") as fh:
+            hits = [h.match.group(0) for h in LogScan(pattern, literal).hits(fh)]
+        assert hits == [b"ab ab cd", b"ab"], literal

@@ -25,6 +25,7 @@ class LogParser:
     sniff_suffixes: tuple[str, ...] = (".log", ".txt", "")
     marker: re.Pattern[bytes]
     pattern: re.Pattern[bytes]
+    literal: bytes | None = None  # what every match of `pattern` starts with, if anything
 
     def matches(self, path: PurePath) -> bool:
         return False  # logs are claimed by content: names say nothing reliable
@@ -34,7 +35,7 @@ class LogParser:
 
     def parse(self, path: Path, ctx: ParseContext) -> Iterator[Record]:
         spans = Spans(source=ctx.rel(path))
-        scan = LogScan(self.pattern)
+        scan = LogScan(self.pattern, self.literal)
         self.result: str | None = None
         self.start: int | None = None
         self.end: int | None = None

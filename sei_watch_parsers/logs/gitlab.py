@@ -22,7 +22,7 @@ __all__ = ["GitLabLog"]
 class GitLabLog(LogParser):
     name = "log-gitlab"
     marker = re.compile(rb"section_start:\d{9,}:[A-Za-z0-9_.-]+")
-    # Literal-led, so the scan runs on re's fast substring search.
+    literal = b"section_"  # markers are sparse: found by RE2, then read by `pattern`
     pattern = re.compile(
         rb"section_(?:start:(\d{1,12}):((?:(?!section_)[A-Za-z0-9_.-]){1,256})(\[[^\]\n]{0,256}\])?"
         rb"(\r?\x1b\[0K)?([^\r\n]{0,512}?)(?=section_|\r|\n|\Z)"
