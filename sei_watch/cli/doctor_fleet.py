@@ -1,0 +1,71 @@
+"""`sei-watch doctor` for an agent that delivers through NATS (`[deliver] target = "nats"`):
+no SEI key may be on it, and the fleet's stream must answer."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from sei_watch.config import Settings
+from sei_watch.deliver import connect
+from sei_watch.errors import SeiWatchError
+
+from .doctor_host import Check
+
+__all__ = ["fleet_checks"]
+
+
+def _no_key(s: Settings, env: Mapping[str, str]) -> Check:
+    found = [
+        where
+        for where, present in (
+            ("SEI_API_KEY", bool(env.get("SEI_API_KEY", "").strip())),
+            ("[sei] api_key_file", bool(s.sei.api_key_file)),
+            (
+                "$CREDENTIALS_DIRECTORY/api-key",
+                bool(env.get("CREDENTIALS_DIRECTORY"))
+                and os.path.exists(Path(env.get("CREDENTIALS_DIRECTORY", "")) / "api-key"),
+            ),
+        )
+        if present
+    ]
+    if found:
+        return Check(
+            "api key",
+            False,
+            f"an SEI API key is on this agent ({', '.join(found)}), which delivers through NATS",
+            "remove it: the relays hold the one key, and rotating it touches only them",
+        )
+    return Check("api key", True, "none on this agent, as it should be: the relays hold the key")
+
+
+def _stream(s: Settings) -> Check:
+    nats = s.nats
+
+    async def ask() -> int:
+        nc = await connect(nats)
+        try:
+            info = await nc.jetstream().stream_info(nats.stream)
+            return int(info.state.messages)
+        finally:
+            await nc.close()
+
+    try:
+        waiting = asyncio.run(ask())
+    except SeiWatchError as exc:
+        return Check("nats", False, str(exc), "check [nats] servers and the credentials file")
+    except Exception as exc:  # nats-py's NotFoundError and kin: no stream yet
+        return Check(
+            "nats",
+            False,
+            f"{nats.servers} answered, but stream {nats.stream}: {exc!r}"[:300],
+            "create it once for the fleet: sei-watch relay --init",
+        )
+    return Check("nats", True, f"stream {nats.stream} at {nats.servers}: {waiting} waiting")
+
+
+def fleet_checks(s: Settings, env: Mapping[str, str]) -> Iterator[Check]:
+    yield _no_key(s, env)
+    yield _stream(s)

@@ -1,0 +1,30 @@
+"""`sei-watch relay`: the fleet relay, and `relay --init` for its streams."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+
+from sei_watch.daemon import Relay, init_streams
+from sei_watch.logs import configure_logging
+from sei_watch.status import ExitStatus
+
+from .io import Io, settings_for
+
+__all__ = ["cmd_relay"]
+
+
+def cmd_relay(args: argparse.Namespace, io: Io) -> ExitStatus:
+    """Post what the agents publish until SIGTERM or SIGINT; with --init, set up the streams."""
+    settings = settings_for(args, io)
+    if args.init:
+        for line in init_streams(settings):
+            io.stdout.write(f"sei-watch: {line}\n")
+        return ExitStatus.OK
+    level = args.log_level or settings.log_level
+    configure_logging(stream=io.stdout, level=logging.getLevelName(level.upper()))
+    relay = Relay(settings, io.environ)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: relay.stop.set())
+    return ExitStatus(relay.run())

@@ -1,0 +1,323 @@
+"""The fleet relay against real nats-server processes: agents publish to JetStream and hold no
+SEI key; relays post each payload to the stand-in once, within the fleet's rate limit, through
+node failures and relays killed mid-work."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sei_watch.config import Settings, load_settings
+from sei_watch.daemon import Relay, init_streams
+from sei_watch.deliver import NatsPublisher, connect, make_sender, open_outbox
+
+from .natsproc import NatsNode, cluster, needs_nats
+from .sei_server import StandIn
+
+pytestmark = needs_nats
+
+GUID = "89d2491c-764a-4f77-93d9-18e8e372b795"
+KEY = "sk-relay-only-0123456789abcdef"
+
+
+def payload(job: str, n: int) -> dict[str, Any]:
+    return {
+        "pipeline": job,
+        "instance_name": "fleet",
+        "instance_guid": GUID,
+        "job_full_name": job,
+        "qualified_name": job,
+        "result": "SUCCESS",
+        "build_number": n,
+        "start_time": 1795165200000 + n,
+        "duration": 1000,
+        "durationInMillis": 1000,
+    }
+
+
+def agent_settings(tmp: Path, servers: str, name: str = "agent") -> Settings:
+    cfg = tmp / f"{name}.toml"
+    cfg.write_text(
+        f'[deliver]\ntarget = "nats"\n[nats]\nservers = "{servers}"\npublish_timeout = 3.0\n'
+        f'[sei]\ninstance_guid = "{GUID}"\ninstance_name = "fleet"\n[state]\n'
+        f'dir = "{tmp / name}"\n'
+    )
+    (tmp / name).mkdir(exist_ok=True)
+    return load_settings(cfg, {})
+
+
+def relay_settings(
+    tmp: Path, servers: str, sei: StandIn, *, budget: int = 600, extra: str = "", nats: str = ""
+) -> Path:
+    cfg = tmp / "relay.toml"
+    cfg.write_text(
+        f'[sei]\nurl = "{sei.url}"\nmax_per_minute = {budget}\nbackoff_cap = 0.5\n'
+        f'read_timeout = 2.0\n[nats]\nservers = "{servers}"\n{nats}[state]\n'
+        f'dir = "{tmp / "relay"}"\n{extra}'
+    )
+    return cfg
+
+
+def publish_all(settings: Settings, payloads: list[dict[str, Any]]) -> None:
+    box = open_outbox(settings)
+    for p in payloads:
+        box.enqueue(p)
+    sender = make_sender(settings, box, {})
+    try:
+        sender.run(threading.Event(), until_empty=True, idle=0.2)
+        assert box.stats()["delivered"] == len(payloads)
+    finally:
+        sender.client.close()
+        box.close()
+
+
+def stream_messages(servers: str, stream: str = "SEI_PAYLOADS") -> list[tuple[Any, bytes]]:
+    async def read() -> list[tuple[Any, bytes]]:
+        nc = await connect(load_settings(None, {"SEI_WATCH_NATS_SERVERS": servers}).nats)
+        try:
+            js = nc.jetstream()
+            info = await js.stream_info(stream)
+            out = []
+            for seq in range(info.state.first_seq, info.state.last_seq + 1):
+                try:
+                    msg = await js.get_msg(stream, seq)
+                except Exception:  # deleted (acked, in a work queue)
+                    continue
+                out.append((msg.headers or {}, msg.data or b""))
+            return out
+        finally:
+            await nc.close()
+
+    return asyncio.run(read())
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Any:
+    n = NatsNode("n0", tmp_path / "nats").start()
+    yield n
+    n.stop()
+
+
+@pytest.fixture
+def sei() -> Any:
+    s = StandIn(KEY, instances={GUID: "fleet"}).start()
+    yield s
+    s.stop()
+
+
+def run_relay(cfg: Path) -> tuple[Relay, threading.Thread]:
+    relay = Relay(load_settings(cfg, {"SEI_API_KEY": KEY}), {"SEI_API_KEY": KEY})
+    thread = threading.Thread(target=relay.run, daemon=True)
+    thread.start()
+    return relay, thread
+
+
+def wait_for(predicate: Any, timeout: float, what: str) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out: {what}")
+
+
+def test_agents_publish_and_the_relay_posts_each_payload_once(
+    tmp_path: Path, node: NatsNode, sei: StandIn
+) -> None:
+    """An agent with target nats marks a row delivered once JetStream stored it; the relay
+    posts it to SEI with the central key, and the work queue is empty afterwards."""
+    cfg = relay_settings(tmp_path, node.url, sei)
+    assert "created stream SEI_PAYLOADS" in init_streams(load_settings(cfg, {}))
+    publish_all(agent_settings(tmp_path, node.url), [payload("api", n) for n in range(20)])
+    assert len(stream_messages(node.url)) == 20
+    relay, thread = run_relay(cfg)
+    wait_for(lambda: len(sei.store.runs) == 20, 30, "20 runs stored")
+    relay.stop.set()
+    thread.join(10)
+    assert sei.duplicates == 0
+    assert {h["Authorization"] for h in sei.seen_headers} == {f"ApiKey {KEY}"}
+    wait_for(lambda: stream_messages(node.url) == [], 5, "the work queue drained")
+
+
+def test_a_retried_publish_is_dropped_by_the_stream(tmp_path: Path, node: NatsNode) -> None:
+    """The same payload published twice (a PubAck lost, then the retry) is stored once, and
+    a changed re-post of the same run (new artifacts) is not mistaken for it."""
+    settings = agent_settings(tmp_path, node.url)
+    init_streams(settings)
+    pub = NatsPublisher(settings.nats)
+    try:
+        body = json.dumps(payload("api", 1)).encode()
+        first, second = pub.post_run(body), pub.post_run(body)
+        assert (first.kind, second.kind) == ("delivered", "delivered")
+        assert "duplicate" in second.message
+        assert "duplicate" not in first.message
+        changed = json.dumps({**payload("api", 1), "artifacts": []}).encode()
+        assert "duplicate" not in pub.post_run(changed).message
+    finally:
+        pub.close()
+    assert len(stream_messages(node.url)) == 2
+
+
+def test_a_refused_payload_goes_to_the_dead_subject_with_the_reason(
+    tmp_path: Path, node: NatsNode, sei: StandIn
+) -> None:
+    """SEI's 400 is permanent: the relay moves the payload to the dead stream with SEI's
+    status and reason, and it leaves the work queue."""
+    cfg = relay_settings(tmp_path, node.url, sei)
+    init_streams(load_settings(cfg, {}))
+    bad = {k: v for k, v in payload("api", 7).items() if k != "pipeline"}
+    publish_all(agent_settings(tmp_path, node.url), [bad])
+    relay, thread = run_relay(cfg)
+    wait_for(lambda: len(stream_messages(node.url, "SEI_PAYLOADS_DEAD")) == 1, 30, "dead")
+    relay.stop.set()
+    thread.join(10)
+    ((headers, data),) = stream_messages(node.url, "SEI_PAYLOADS_DEAD")
+    assert headers["Sei-Status"] == "400"
+    assert "pipeline" in headers["Sei-Reason"]
+    assert json.loads(data)["build_number"] == 7
+    assert stream_messages(node.url) == []
+
+
+def test_a_429_is_naked_and_posted_later(tmp_path: Path, node: NatsNode, sei: StandIn) -> None:
+    """A 429 (and a 503) leaves the payload in the stream with a delay; it is posted later."""
+    cfg = relay_settings(tmp_path, node.url, sei)
+    init_streams(load_settings(cfg, {}))
+    sei.script.extend(["429", "503"])
+    publish_all(agent_settings(tmp_path, node.url), [payload("api", 1)])
+    relay, thread = run_relay(cfg)
+    wait_for(lambda: len(sei.store.runs) == 1, 30, "stored after the 429 and the 503")
+    relay.stop.set()
+    thread.join(10)
+    assert sei.requests >= 3
+    assert sei.duplicates == 0
+
+
+def test_an_agent_that_delivers_through_nats_holds_no_sei_key(
+    tmp_path: Path, node: NatsNode, sei: StandIn, run_cli: Any
+) -> None:
+    """No SEI key anywhere on an agent with target nats: `parse --post` and delivery work
+    without one, its config, logs and outbox never hold the relay's key, and `doctor` says
+    so (and fails when a key is there after all)."""
+    init_streams(load_settings(relay_settings(tmp_path, node.url, sei), {}))
+    settings = agent_settings(tmp_path, node.url)
+    cfg = tmp_path / "agent.toml"
+    ws = tmp_path / "ws"
+    (ws / "test-results").mkdir(parents=True)
+    (ws / "test-results" / "junit.xml").write_text(
+        '<testsuite name="s"><testcase classname="c" name="t" time="0.1"/></testsuite>'
+    )
+    res = run_cli(
+        "parse", str(ws), "--post", "--config", str(cfg), "--set", "job_full_name=api",
+        "--set", "build_number=5", "--set", "result=SUCCESS", "--timeout", "10",
+        environ={},
+    )  # fmt: skip
+    assert res.status == 0, res.err
+    ((_headers, data),) = stream_messages(node.url)
+    assert json.loads(data)["build_number"] == 5
+    doctor = run_cli("doctor", "--config", str(cfg), "--json", environ={})
+    checks = {c["name"]: c for c in json.loads(doctor.out)}
+    assert checks["api key"]["ok"]
+    assert "relays hold the key" in checks["api key"]["detail"]
+    assert checks["nats"]["ok"]
+    with_key = run_cli("doctor", "--config", str(cfg), "--json", environ={"SEI_API_KEY": KEY})
+    assert not {c["name"]: c for c in json.loads(with_key.out)}["api key"]["ok"]
+    for path in [cfg, *settings.state_dir.rglob("*")]:
+        if path.is_file():
+            assert KEY.encode() not in path.read_bytes(), path
+    assert KEY not in res.err + res.out + doctor.out
+
+
+def _relay_proc(cfg: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "sei_watch", "relay", "--config", str(cfg)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "SEI_API_KEY": KEY},
+    )
+
+
+@pytest.mark.slow
+def test_the_fleet_survives_a_lost_node_and_killed_relays(tmp_path: Path) -> None:
+    """3 JetStream nodes, 3 relays, 20 agents' payloads: one node killed, relays SIGKILLed at
+    random and restarted. Every payload is stored, none lost, no request over the rate limit
+    (the stand-in answers 429 past it), and duplicates only of runs already stored."""
+    nodes = cluster(tmp_path / "nats")
+    servers = ",".join(n.url for n in nodes)
+    # A 6 s window stands for Harness' minute: 60 requests per window for the fleet.
+    sei = StandIn(KEY, instances={GUID: "fleet"}, limit=60, limit_window=6.0).start()
+    relays: list[subprocess.Popen[bytes]] = []
+    try:
+        # 57 for the fleet leaves room for the one request in flight of each of 3 relays
+        # killed within a window (a kill every 2.5 s at most).
+        cfg = relay_settings(
+            tmp_path,
+            servers,
+            sei,
+            budget=57,
+            extra="[relay]\ninstances = 3\nwindow = 6.0\nack_wait = 5.0\n",
+            nats="replicas = 3\n",
+        )
+        wait_for(lambda: _init_ok(cfg), 30, "the cluster took the streams")
+        keys = {(f"job{a}", n) for a in range(20) for n in range(5)}
+        agents = [
+            threading.Thread(
+                target=publish_all,
+                args=(
+                    agent_settings(tmp_path, servers, f"agent{a}"),
+                    [payload(f"job{a}", n) for n in range(5)],
+                ),
+            )
+            for a in range(20)
+        ]
+        for t in agents:
+            t.start()
+        relays = [_relay_proc(cfg) for _ in range(3)]
+        rng = random.Random(7)
+        killed_node, kills = False, 0
+        end = time.monotonic() + 150
+        while time.monotonic() < end and len(sei.store.runs) < len(keys):
+            time.sleep(2.5)
+            if not killed_node and len(sei.store.runs) > 10:
+                nodes[2].kill()  # one of three: the streams keep their quorum
+                killed_node = True
+            if rng.random() < 0.5:
+                i = rng.randrange(3)
+                relays[i].send_signal(signal.SIGKILL)
+                relays[i].wait(10)
+                relays[i] = _relay_proc(cfg)
+                kills += 1
+        for t in agents:
+            t.join(60)
+        stored = {(job, number) for _, job, number in sei.store.runs}
+        assert stored == keys, f"{len(keys - stored)} not stored"
+        assert killed_node
+        assert kills
+        assert sei.over_limit == 0
+        # A relay killed between SEI's 202 and its ack posts that run again; SEI keeps the
+        # first write, so the copy changes nothing. Only those are allowed.
+        assert sei.duplicates <= kills
+    finally:
+        for p in relays:
+            p.kill()
+        sei.stop()
+        for n in nodes:
+            n.stop()
+
+
+def _init_ok(cfg: Path) -> bool:
+    try:
+        init_streams(load_settings(cfg, {}))
+    except Exception:
+        return False
+    return True
