@@ -321,3 +321,31 @@ def _init_ok(cfg: Path) -> bool:
     except Exception:
         return False
     return True
+
+
+def test_the_relay_serves_metrics_health_and_stream_lag(
+    tmp_path: Path, node: NatsNode, sei: StandIn
+) -> None:
+    """With [metrics] listen, a relay shows what it delivered and the stream's lag, and
+    /healthz and /readyz answer as the daemon's do."""
+    import urllib.request
+
+    from .natsproc import free_port
+
+    port = free_port()
+    cfg = relay_settings(tmp_path, node.url, sei, extra=f'[metrics]\nlisten = "127.0.0.1:{port}"\n')
+    init_streams(load_settings(cfg, {}))
+    publish_all(agent_settings(tmp_path, node.url), [payload("api", n) for n in range(3)])
+    relay, thread = run_relay(cfg)
+    try:
+        wait_for(lambda: len(sei.store.runs) == 3, 30, "3 runs stored")
+        wait_for(lambda: relay.lag == 0, 10, "the lag read as 0")
+        base = f"http://127.0.0.1:{port}"
+        text = urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode()
+        assert "payloads_delivered_total 3" in text.replace("{}", "")
+        assert "stream_lag 0" in text
+        assert urllib.request.urlopen(f"{base}/readyz", timeout=5).status == 200
+        assert urllib.request.urlopen(f"{base}/healthz", timeout=5).status == 200
+    finally:
+        relay.stop.set()
+        thread.join(10)

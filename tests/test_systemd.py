@@ -44,6 +44,29 @@ def test_unit_verifies_without_a_word(tmp_path: Path) -> None:
 
 
 @needs_analyze
+def test_relay_unit_verifies_without_a_word(tmp_path: Path) -> None:
+    """The relay's unit verifies clean too, and is as hardened (exposure at most 1.5)."""
+    exe = Path(sys.executable).parent / "sei-watch"
+    path = tmp_path / "sei-watch-relay.service"
+    text = (ROOT / "systemd" / "sei-watch-relay.service").read_text()
+    path.write_text(text.replace("/opt/sei-watch/bin/sei-watch", str(exe)))
+    proc = subprocess.run(
+        [ANALYZE, "verify", str(path)], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0
+    assert proc.stdout + proc.stderr == ""
+    score = subprocess.run(
+        [ANALYZE, "security", "--offline=true", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", score.stdout)
+    assert found, score.stdout[-500:]
+    assert float(found.group(1)) <= 1.5
+
+
+@needs_analyze
 def test_unit_exposure_is_at_most_1_5(tmp_path: Path) -> None:
     """The offline security score of the hardened unit is at most 1.5 (of 10)."""
     proc = subprocess.run(

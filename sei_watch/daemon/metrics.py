@@ -28,6 +28,7 @@ HELP = {
     "watch_overflows_total": ("counter", "inotify queue overflows (each starts a rescan)."),
     "rescans_total": ("counter", "Full reconciliations of the watch roots."),
     "outbox_depth": ("gauge", "Payloads waiting (pending or in flight)."),
+    "stream_lag": ("gauge", "sei-watch relay: payloads in the fleet's stream not yet taken."),
     "outbox_dead": ("gauge", "Dead payloads kept in the outbox."),
     "outbox_oldest_pending_seconds": ("gauge", "Age of the oldest waiting payload."),
     "last_delivery_timestamp_seconds": ("gauge", "When SEI last accepted a payload (epoch)."),
