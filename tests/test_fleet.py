@@ -249,9 +249,9 @@ def _relay_proc(cfg: Path) -> subprocess.Popen[bytes]:
 
 @pytest.mark.slow
 def test_the_fleet_survives_a_lost_node_and_killed_relays(tmp_path: Path) -> None:
-    """3 JetStream nodes, 3 relays, 20 agents' payloads: one node killed, relays SIGKILLed at
-    random and restarted. Every payload is stored, none lost, no request over the rate limit
-    (the stand-in answers 429 past it), and duplicates only of runs already stored."""
+    """3 JetStream nodes, 3 relays, 20 agents' payloads: one node killed (and back 5 s later),
+    relays SIGKILLed at random and restarted. Every payload is stored, none lost, no request
+    over the rate limit (the stand-in answers 429 past it), duplicates only of stored runs."""
     nodes = cluster(tmp_path / "nats")
     servers = ",".join(n.url for n in nodes)
     # A 6 s window stands for Harness' minute: 60 requests per window for the fleet.
@@ -284,13 +284,16 @@ def test_the_fleet_survives_a_lost_node_and_killed_relays(tmp_path: Path) -> Non
             t.start()
         relays = [_relay_proc(cfg) for _ in range(3)]
         rng = random.Random(7)
-        killed_node, kills = False, 0
+        killed_node, restarted, kills, killed_at = False, False, 0, 0.0
         end = time.monotonic() + 150
         while time.monotonic() < end and len(sei.store.runs) < len(keys):
             time.sleep(2.5)
             if not killed_node and len(sei.store.runs) > 10:
                 nodes[2].kill()  # one of three: the streams keep their quorum
-                killed_node = True
+                killed_node, killed_at = True, time.monotonic()
+            elif killed_node and not restarted and time.monotonic() - killed_at > 5:
+                nodes[2].start()  # back, with its store: it catches up from the others
+                restarted = True
             if rng.random() < 0.5:
                 i = rng.randrange(3)
                 relays[i].send_signal(signal.SIGKILL)
