@@ -120,7 +120,10 @@ class Relay:
                     continue
                 for msg in msgs:
                     self._next_slot = time.monotonic() + self.interval
-                    await self._one(js, msg)
+                    try:
+                        await self._one(js, msg)
+                    except Exception as exc:  # an ack lost in a failover: redelivered later
+                        log.warning("relay.ack_failed", error=repr(exc)[:300], action="redelivery")
         finally:
             await nc.close()
 
