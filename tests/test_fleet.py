@@ -22,6 +22,7 @@ from sei_watch.config import Settings, load_settings
 from sei_watch.daemon import Relay, init_streams
 from sei_watch.deliver import NatsPublisher, connect, make_sender, open_outbox
 
+from .daemonproc import wait_for
 from .natsproc import NatsNode, cluster, needs_nats
 from .sei_server import StandIn
 
@@ -121,15 +122,6 @@ def run_relay(cfg: Path) -> tuple[Relay, threading.Thread]:
     thread = threading.Thread(target=relay.run, daemon=True)
     thread.start()
     return relay, thread
-
-
-def wait_for(predicate: Any, timeout: float, what: str) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out: {what}")
 
 
 def test_agents_publish_and_the_relay_posts_each_payload_once(
