@@ -85,11 +85,11 @@ class Relay:
         return 0
 
     async def _main(self) -> None:
+        nats, relay = self.settings.nats, self.settings.relay
+        nc = await connect(nats)  # first: without nats-py installed, this says how to get it
         from nats.errors import TimeoutError as NatsTimeout  # noqa: PLC0415
         from nats.js.api import AckPolicy, ConsumerConfig  # noqa: PLC0415
 
-        nats, relay = self.settings.nats, self.settings.relay
-        nc = await connect(nats)
         js = nc.jetstream()
         sub = await js.pull_subscribe(
             f"{nats.subject_prefix}.>",

@@ -163,6 +163,8 @@ class NatsPublisher:
             ack = self._run(
                 self._publish(subject, body, message_id(payload, body)), self.deadline + 5
             )
+        except ConfigError as exc:  # nats-py not installed: a person must act; nothing is lost
+            return Outcome(kind="hold", status=None, message=str(exc))
         except Exception as exc:  # a timeout, no stream yet, a server gone: try again later
             return Outcome(kind="retry", status=None, message=f"NATS publish: {exc!r}"[:500])
         dup = " (a duplicate: stored before)" if ack.duplicate else ""
