@@ -161,9 +161,7 @@ class Relay:
             log.error("payload.dead", reason=outcome.message, **fields)
             return
         attempt = msg.metadata.num_delivered if msg.metadata else 1
-        delay = self.backoff.delay(attempt, self.rng)
-        if outcome.retry_after is not None:
-            delay = max(delay, min(outcome.retry_after, self.backoff.cap))
+        delay = self.backoff.retry_in(attempt, self.rng, outcome.retry_after)
         await msg.nak(delay=delay)
         self.metrics.inc("payloads_retried_total")
         log.warning("payload.retry", reason=outcome.message, retry_in_s=round(delay, 2), **fields)

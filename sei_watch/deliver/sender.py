@@ -63,6 +63,14 @@ class Backoff:
     def delay(self, attempt: int, rng: random.Random) -> float:
         return rng.uniform(0, min(self.cap, self.base * 2 ** min(attempt, 32)))
 
+    def retry_in(self, attempt: int, rng: random.Random, retry_after: float | None) -> float:
+        """The wait before attempt `attempt`: the jittered backoff, or the server's
+        Retry-After when it asks for longer (within `cap`)."""
+        wait = self.delay(attempt, rng)
+        if retry_after is not None:
+            wait = max(wait, min(retry_after, self.cap))
+        return wait
+
 
 @dataclass(slots=True, kw_only=True)
 class Sender:
@@ -146,9 +154,7 @@ class Sender:
             self.outbox.dead(row, error=f"gave up after {age:.0f}s: {out.message}")
             log.error("payload.dead", reason=f"older than max_age: {out.message}", **fields)
             return
-        wait = self.backoff.delay(row.attempts + 1, self.rng)
-        if out.retry_after is not None:
-            wait = max(wait, min(out.retry_after, self.backoff.cap))
+        wait = self.backoff.retry_in(row.attempts + 1, self.rng, out.retry_after)
         if out.status == 429:
             self.paused_until = self.clock() + wait
         self.outbox.retry(row, delay=wait, error=out.message)
