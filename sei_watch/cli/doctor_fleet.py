@@ -4,12 +4,10 @@ no SEI key may be on it, and the fleet's stream must answer."""
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 
 from sei_watch.config import Settings
-from sei_watch.deliver import connect
+from sei_watch.deliver import connect, key_sources
 from sei_watch.errors import SeiWatchError
 
 from .doctor_host import Check
@@ -18,19 +16,7 @@ __all__ = ["fleet_checks"]
 
 
 def _no_key(s: Settings, env: Mapping[str, str]) -> Check:
-    found = [
-        where
-        for where, present in (
-            ("SEI_API_KEY", bool(env.get("SEI_API_KEY", "").strip())),
-            ("[sei] api_key_file", bool(s.sei.api_key_file)),
-            (
-                "$CREDENTIALS_DIRECTORY/api-key",
-                bool(env.get("CREDENTIALS_DIRECTORY"))
-                and os.path.exists(Path(env.get("CREDENTIALS_DIRECTORY", "")) / "api-key"),
-            ),
-        )
-        if present
-    ]
+    found = [where for where, _, _ in key_sources(s, env)]
     if found:
         return Check(
             "api key",

@@ -32,6 +32,7 @@ __all__ = [
     "Submission",
     "check_key",
     "check_key_file",
+    "key_sources",
     "load_api_key",
     "make_sender",
     "open_outbox",
@@ -88,18 +89,35 @@ def _read_key(path: Path, what: str) -> str:
     return check_key(raw.decode("utf-8", "replace"), f"API key {what} {path}")
 
 
-def load_api_key(settings: Settings, environ: Mapping[str, str]) -> str:
-    """SEI_API_KEY, else [sei] api_key_file, else $CREDENTIALS_DIRECTORY/api-key (systemd)."""
+def key_sources(
+    settings: Settings, environ: Mapping[str, str]
+) -> list[tuple[str, str, Path | None]]:
+    """Every place an API key is set, in the order `load_api_key` takes them: (where, kind,
+    file), the file None for SEI_API_KEY. `doctor` lists them all on an agent that must hold
+    none."""
+    out: list[tuple[str, str, Path | None]] = []
     if environ.get("SEI_API_KEY", "").strip():
-        return check_key(environ["SEI_API_KEY"], "SEI_API_KEY")
+        out.append(("SEI_API_KEY", "env", None))
     if settings.sei.api_key_file:
-        return _read_key(Path(settings.sei.api_key_file), "file")
+        out.append(("[sei] api_key_file", "file", Path(settings.sei.api_key_file)))
     creds = environ.get("CREDENTIALS_DIRECTORY")
     if creds and (Path(creds) / "api-key").exists():
-        return _read_key(Path(creds) / "api-key", "credential")
-    raise ConfigError(
-        "no API key: set SEI_API_KEY, [sei] api_key_file, or systemd LoadCredential=api-key:FILE"
-    )
+        out.append(("$CREDENTIALS_DIRECTORY/api-key", "credential", Path(creds) / "api-key"))
+    return out
+
+
+def load_api_key(settings: Settings, environ: Mapping[str, str]) -> str:
+    """SEI_API_KEY, else [sei] api_key_file, else $CREDENTIALS_DIRECTORY/api-key (systemd)."""
+    sources = key_sources(settings, environ)
+    if not sources:
+        raise ConfigError(
+            "no API key: set SEI_API_KEY, [sei] api_key_file, or systemd "
+            "LoadCredential=api-key:FILE"
+        )
+    _, kind, path = sources[0]
+    if path is None:
+        return check_key(environ["SEI_API_KEY"], "SEI_API_KEY")
+    return _read_key(path, kind)
 
 
 def open_outbox(settings: Settings) -> Outbox:
