@@ -344,3 +344,30 @@ def test_the_relay_serves_metrics_health_and_stream_lag(
     finally:
         relay.stop.set()
         thread.join(10)
+
+
+def test_a_reload_closes_the_publisher_it_replaces(tmp_path: Path, node: NatsNode) -> None:
+    """Each SIGHUP gives the daemon a new NATS publisher; the old one's connection and I/O
+    thread are closed, not left behind one per reload."""
+    from .daemonproc import DaemonProc, write_build
+
+    sei = StandIn(KEY).start()
+    root = tmp_path / "builds"
+    root.mkdir()
+    init_streams(agent_settings(tmp_path, node.url))
+    fleet = f'[deliver]\ntarget = "nats"\n[nats]\nservers = "{node.url}"\n'
+    watch = f'[[watch]]\nname = "b"\nroot = "{root}"\npattern = "{{build_number}}"\nsettle = 0.1\n'
+    d = DaemonProc(tmp_path, sei, fleet + watch).start()
+    try:
+        assert d.proc is not None
+        counts = []
+        for n in range(1, 5):
+            write_build(root / str(n))
+            wait_for(lambda n=n: len(stream_messages(node.url)) == n, 20, f"build {n} published")
+            counts.append(len(list(Path(f"/proc/{d.proc.pid}/task").iterdir())))
+            d.signal(signal.SIGHUP)
+            wait_for(lambda n=n: len(d.seen("config.reloaded")) == n, 10, "reloaded")
+        assert counts[-1] == counts[0], counts  # one nats-io thread, however many reloads
+    finally:
+        d.stop()
+        sei.stop()

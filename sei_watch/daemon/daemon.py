@@ -246,7 +246,8 @@ class Daemon:
         fresh.tracker.candidates.update(self.live.tracker.candidates)  # queued work survives
         self.live = fresh
         # The sender thread reads these between requests; a request in flight finishes.
-        self.sender.client, self.sender.limit = sender.client, sender.limit
+        self.sender.replace_client(sender.client)
+        self.sender.limit = sender.limit
         self.sender.backoff, self.sender.multipart = sender.backoff, sender.multipart
         if fresh.settings.daemon.events:
             watcher.sync(fresh.settings.watches)

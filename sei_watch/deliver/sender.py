@@ -88,9 +88,18 @@ class Sender:
     limit: RateLimit | None = None  # the client's own budget per API key
     metrics: Counters = NO_COUNTERS  # the daemon's /metrics, when it runs one
     multipart: bool = False  # the SEI plugin's transport: payload and reports' zip together
+    retired: list[Poster] = field(default_factory=list)  # replaced clients, not yet closed
+
+    def replace_client(self, client: Poster) -> None:
+        """From another thread (a reload): later requests go through `client`. The old one is
+        closed by the sending thread at its next step, when no request of it is in flight."""
+        self.retired.append(self.client)
+        self.client = client
 
     def step(self, limit: int = 32) -> int:
         """Deliver what is due now; return how many rows were attempted."""
+        while self.retired:
+            self.retired.pop().close()
         if self.clock() < self.paused_until:
             return 0
         rows = self.outbox.claim(limit)
