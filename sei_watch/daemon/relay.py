@@ -63,7 +63,6 @@ class Relay:
         self.stop = stop or threading.Event()
         self.metrics = Metrics()
         self.lag: int | None = None
-        self.posted = 0
         self._next_slot = 0.0
 
     def run(self) -> int:
@@ -141,7 +140,6 @@ class Relay:
         fields = {"msg_id": msg_id, "status": outcome.status}
         if outcome.kind == "delivered":
             await msg.ack_sync()
-            self.posted += 1
             self.metrics.inc("payloads_delivered_total")
             log.info("payload.sent", **fields)
             return
