@@ -18,7 +18,7 @@ from sei_watch.config import Settings, WatchSpec
 from sei_watch.context import STATE_FILE, BuildState
 from sei_watch.deliver import make_sender, open_outbox, submit
 from sei_watch.errors import ConfigError, SeiWatchError
-from sei_watch.payload import Report, build_report, given_for, require_instance
+from sei_watch.payload import Report, report_watched, require_instance
 from sei_watch.plugins import load_parsers
 
 from .tracker import Tracker, fingerprint, fingerprint_time
@@ -99,17 +99,15 @@ class Backfill:
         captures: dict[str, str],
         registry: Any,
     ) -> Report:
-        return build_report(
+        return report_watched(
+            watch,
             directory,
+            captures,
             registry,
             self.settings,
-            given=given_for(watch, captures),
-            environ={},
             hostname=self.hostname,
             now_ms=int(self.clock() * 1000),
             state=state,
-            repo=watch.repo,
-            repos=watch.repos,
         )
 
     def dry_run(self) -> int:

@@ -11,7 +11,7 @@ from sei_watch.config import Settings
 from sei_watch.context import BuildState
 from sei_watch.deliver import Outbox, submit
 from sei_watch.logs import get_logger
-from sei_watch.payload import build_report, given_for
+from sei_watch.payload import report_watched
 from sei_watch.plugins import Registry
 
 from .metrics import Metrics
@@ -39,17 +39,15 @@ def report_candidate(
     watch = cand.watch
     trigger = fingerprint_time(cand.fingerprint)
     newer = trigger - watch.min_age if watch.min_age and trigger else None
-    report = build_report(
+    report = report_watched(
+        watch,
         cand.dir,
+        cand.captures,
         registry,
         settings,
-        given=given_for(watch, cand.captures),
-        environ={},
         hostname=hostname,
         now_ms=now_ms,
         state=state,
-        repo=watch.repo,
-        repos=watch.repos,
         newer_than=newer,
     )
     key = report.key

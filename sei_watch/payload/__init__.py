@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .assemble import Assembly
-    from .report import Given, Report, build_report, given_for, require_instance
+    from .report import Given, Report, build_report, report_watched, require_instance
 else:
     from sei_watch._lazy import exports
 
@@ -20,7 +20,7 @@ else:
             "Given": "report",
             "Report": "report",
             "build_report": "report",
-            "given_for": "report",
+            "report_watched": "report",
             "require_instance": "report",
         },
     )
@@ -30,6 +30,6 @@ __all__ = [
     "Given",
     "Report",
     "build_report",
-    "given_for",
+    "report_watched",
     "require_instance",
 ]

@@ -24,7 +24,7 @@ from sei_watch.validation import validate
 
 from .assemble import Assembly, AssemblyInput, assemble
 
-__all__ = ["Given", "Report", "build_report", "given_for", "require_instance"]
+__all__ = ["Given", "Report", "build_report", "report_watched", "require_instance"]
 
 MAX_ATTACHMENT = 32 << 20  # bytes of JUnit reports in one multipart post
 log = get_logger("sei_watch.report")
@@ -128,7 +128,7 @@ def require_instance(settings: Settings) -> None:
     raise ConfigError(f"{settings.source}: {NO_GUID}")
 
 
-def given_for(watch: WatchSpec, captures: Mapping[str, str]) -> Given:
+def _given_for(watch: WatchSpec, captures: Mapping[str, str]) -> Given:
     """A [[watch]]'s pattern captures and fixed fields, typed as SEI wants them; a capture that
     is no payload field (or of the wrong type) becomes a job parameter."""
     fields: dict[str, Any] = {}
@@ -193,3 +193,32 @@ def build_report(
     )
     head = finish(asm.payload, asm.sources, ctx, result.root, state=state)
     return Report(scan=result, assembly=asm, context=ctx, invalid=validate(asm.payload), head=head)
+
+
+def report_watched(
+    watch: WatchSpec,
+    directory: Path,
+    captures: Mapping[str, str],
+    registry: Registry,
+    settings: Settings,
+    *,
+    hostname: str,
+    now_ms: int,
+    state: BuildState | None,
+    newer_than: float | None = None,
+) -> Report:
+    """A build found under a [[watch]] (the daemon's and backfill's): its pattern captures and
+    fixed fields given, its repositories, no CI environment (the build ran elsewhere)."""
+    return build_report(
+        directory,
+        registry,
+        settings,
+        given=_given_for(watch, captures),
+        environ={},
+        hostname=hostname,
+        now_ms=now_ms,
+        state=state,
+        repo=watch.repo,
+        repos=watch.repos,
+        newer_than=newer_than,
+    )
