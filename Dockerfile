@@ -6,7 +6,7 @@ RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/sei
 WORKDIR /src
 COPY pyproject.toml README.md LICENSE ./
 COPY sei_watch ./sei_watch
-COPY sei_watch_parsers ./sei_watch_parsers
+COPY parsers ./parsers
 COPY systemd ./systemd
 RUN pip install --no-cache-dir . && rm -rf /src
 USER 10001

@@ -31,9 +31,11 @@ PACKAGE_ROOTS = (Path(sei_watch.__file__).parent, Path(sei_watch_parsers.__file_
 
 
 def _sources() -> Iterator[tuple[str, str]]:
-    for root in PACKAGE_ROOTS:
+    """(module name, text) of every module, named from the package (the folder `parsers/`
+    installs as `sei_watch_parsers`)."""
+    for root, package in zip(PACKAGE_ROOTS, ("sei_watch", "sei_watch_parsers"), strict=True):
         for path in sorted(root.rglob("*.py")):
-            parts = path.relative_to(root.parent).with_suffix("").parts
+            parts = (package, *path.relative_to(root).with_suffix("").parts)
             if parts[-1] == "__init__":
                 parts = parts[:-1]
             yield ".".join(parts), path.read_text(encoding="utf-8")

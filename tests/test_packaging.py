@@ -57,9 +57,19 @@ def test_wheel_contents_and_metadata(wheel: Path) -> None:
     assert all(t.startswith("sei_watch_parsers.") for t in targets if t != "sei_watch.cli")
 
 
-def test_fresh_environment_runs_the_wheel(wheel: Path, tmp_path: Path) -> None:
-    """A new venv with the wheel installed: `sei-watch parsers` from a directory that has its
-    own `parsers/` lists every built-in, and the shipped unit is the repository's."""
+def test_wheel_holds_every_module_of_both_folders(wheel: Path) -> None:
+    """Every module under `sei_watch/` and `parsers/` is in the wheel, the latter under
+    `sei_watch_parsers/` (a new subpackage missing from pyproject's list fails here)."""
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+    for folder, package in (("sei_watch", "sei_watch"), ("parsers", "sei_watch_parsers")):
+        for path in (ROOT / folder).rglob("*.py"):
+            assert f"{package}/{path.relative_to(ROOT / folder).as_posix()}" in names, path
+    assert not any(n.startswith(("parsers/", "tests/")) for n in names)
+
+
+def _fresh_venv(tmp_path: Path) -> tuple[Path, Path]:
+    """A venv without pip whose site-packages also sees this environment's dependencies."""
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=False)
     py = env_dir / "bin" / "python"
@@ -72,6 +82,55 @@ def test_fresh_environment_runs_the_wheel(wheel: Path, tmp_path: Path) -> None:
     # The dependencies come from this environment's site-packages (no network in tests); its
     # editable sei-watch does not, since a path line in a .pth does not run that dir's .pth files.
     (purelib / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return py, purelib
+
+
+def test_editable_install_maps_the_parsers_folder(tmp_path: Path) -> None:
+    """`pip install -e .` into a fresh venv: `sei_watch_parsers` is the checkout's `parsers/`
+    folder, an edit there is seen by the next import, and neither `parsers` nor `tests` is
+    importable from outside the checkout."""
+    py, purelib = _fresh_venv(tmp_path)
+    out = tmp_path / "editable"
+    # The backend's own PEP 660 hook, as pip calls it (pip itself would want the network).
+    built = subprocess.run(
+        [sys.executable, "-c",
+         "import sys; from setuptools import build_meta as b; print(b.build_editable(sys.argv[1]))",
+         str(out)],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    with zipfile.ZipFile(out / built.stdout.strip().splitlines()[-1]) as zf:
+        zf.extractall(purelib)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    probe = (
+        "import importlib.util as u, sei_watch, sei_watch_parsers;"
+        "print(sei_watch.__file__); print(sei_watch_parsers.__file__);"
+        "print(u.find_spec('parsers'), u.find_spec('tests'))"
+    )
+    lines = subprocess.run(
+        [str(py), "-c", probe], cwd=elsewhere, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert lines == [
+        str(ROOT / "sei_watch" / "__init__.py"),
+        str(ROOT / "parsers" / "__init__.py"),
+        "None None",
+    ]
+    live = ROOT / "parsers" / "_live_edit_probe.py"
+    try:
+        live.write_text("SEEN = 'live'\n")
+        seen = subprocess.run(
+            [str(py), "-c", "from sei_watch_parsers._live_edit_probe import SEEN; print(SEEN)"],
+            cwd=elsewhere, capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+    finally:
+        live.unlink()
+    assert seen == "live"
+
+
+def test_fresh_environment_runs_the_wheel(wheel: Path, tmp_path: Path) -> None:
+    """A new venv with the wheel installed: `sei-watch parsers` from a directory that has its
+    own `parsers/` lists every built-in, and the shipped unit is the repository's."""
+    py, purelib = _fresh_venv(tmp_path)
     with zipfile.ZipFile(wheel) as zf:
         zf.extractall(purelib)
     work = tmp_path / "project"
