@@ -144,7 +144,8 @@ def test_pr_merge_commit_reports_the_pr_head(repo: Repo) -> None:
 
 
 def test_repo_owned_by_another_user_is_read(repo: Repo) -> None:
-    """safe.directory is passed per call, so a checkout owned by another uid is not refused."""
+    """A checkout owned by another uid is read (through our own shadow git directory, so no
+    safe.directory exception is needed), where plain git refuses it."""
     from .test_workspace import effective_nobody
 
     base = Path(tempfile.mkdtemp(prefix="sei-watch-git-"))

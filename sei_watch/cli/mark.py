@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sei_watch.context import Git, GitError, detect, write_marker
+from sei_watch.context import Git, GitError, detect, find_top, write_marker
 from sei_watch.errors import ConfigError
 from sei_watch.schema import RESULTS, normalise_result
 from sei_watch.status import ExitStatus
@@ -36,8 +36,9 @@ def cmd_mark(args: argparse.Namespace, io: Io) -> ExitStatus:
             raise ConfigError(f"--result {args.result!r}: not one of {', '.join(RESULTS)}")
     repo = args.repo or Path(os.getcwd())
     try:
-        git = Git(repo)
-        top = Path(git.run("rev-parse", "--show-toplevel").stdout.strip())
+        top = find_top(repo)
+        if top is None:
+            raise GitError(f"{repo} is not in a git repository")
         git = Git(top)
         facts.setdefault("commit", git.head())
         sources.setdefault("commit", "git rev-parse HEAD")

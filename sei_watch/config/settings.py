@@ -24,7 +24,9 @@ __all__ = [
     "load_settings",
 ]
 
-DEFAULT_CONFIGS = (Path("sei-watch.toml"), Path("/etc/sei-watch/config.toml"))
+# Never a file in the working directory: in CI that is the checkout, written by whoever opened
+# the pull request, and a config there could send the build elsewhere with the job's key.
+DEFAULT_CONFIGS = (Path("/etc/sei-watch/config.toml"),)
 _SECTIONS = {
     "payload",
     "assemble",
@@ -74,7 +76,7 @@ _SCALARS: dict[str, dict[str, type]] = {
 
 
 def find_config(explicit: Path | None, environ: Mapping[str, str]) -> Path | None:
-    """The config to read: --config, else ./sei-watch.toml, else /etc/sei-watch/config.toml."""
+    """The config to read: --config, else $SEI_WATCH_CONFIG, else /etc/sei-watch/config.toml."""
     if explicit is not None:
         return explicit
     if environ.get("SEI_WATCH_CONFIG"):

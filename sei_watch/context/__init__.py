@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from .ci_env import detect
     from .facts import BuildContext, collect
     from .git_facts import finish
-    from .gitinfo import Git, GitError, clean_url, normalise_branch
+    from .gitinfo import Git, GitError, clean_url, find_top, normalise_branch
     from .jenkins_names import JobNames
     from .marker import MARKER_NAME, write_marker
     from .state import STATE_FILE, BuildState
@@ -29,6 +29,7 @@ else:
             "Git": "gitinfo",
             "GitError": "gitinfo",
             "clean_url": "gitinfo",
+            "find_top": "gitinfo",
             "normalise_branch": "gitinfo",
             "JobNames": "jenkins_names",
             "MARKER_NAME": "marker",
@@ -49,6 +50,7 @@ __all__ = [
     "clean_url",
     "collect",
     "detect",
+    "find_top",
     "finish",
     "normalise_branch",
     "write_marker",

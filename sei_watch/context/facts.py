@@ -42,6 +42,10 @@ class BuildContext:
     params: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     repo: Path | None = None
+    # Set for a build the daemon or backfill reports: a repository the build's own marker names
+    # must then lie inside the build directory (the agent may read what the build may not).
+    confine_marker_repo: bool = False
+    repo_source: str = ""
     explicit: list[str] | None = None
     ranges: list[tuple[str, str]] = field(default_factory=list)
     pr_merge: bool = False
@@ -120,7 +124,13 @@ def _from_ci(ctx: BuildContext, ci: CiFacts, origin: str) -> None:
     ctx.notes.extend(ci.notes)
 
 
-def collect(root: Path, environ: Mapping[str, str], *, repo: Path | None = None) -> BuildContext:
+def collect(
+    root: Path,
+    environ: Mapping[str, str],
+    *,
+    repo: Path | None = None,
+    confine_marker_repo: bool = False,
+) -> BuildContext:
     """Facts for the build in `root`: its marker first, then this process's CI environment."""
     ctx = BuildContext()
     marker = read_marker(root)
@@ -150,7 +160,8 @@ def collect(root: Path, environ: Mapping[str, str], *, repo: Path | None = None)
         if marker["commits"]:
             ctx.explicit = marker["commits"]
         if marker.get("repo") and repo is None:
-            repo = Path(str(marker["repo"]))
+            repo = root / str(marker["repo"])
+            ctx.repo_source = "marker"
     env_ci = detect(environ)
     if env_ci.vendor or env_ci.values:
         # The marker wins over this process's environment, value and provenance alike.
@@ -163,6 +174,7 @@ def collect(root: Path, environ: Mapping[str, str], *, repo: Path | None = None)
         ctx.explicit = explicit or ctx.explicit
     _field_overrides(ctx, environ)
     ctx.repo = repo
+    ctx.confine_marker_repo = confine_marker_repo
     return ctx
 
 

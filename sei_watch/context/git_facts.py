@@ -12,7 +12,7 @@ from sei_watch.errors import SeiWatchError
 from sei_watch.logs import get_logger
 
 from .facts import BuildContext
-from .gitinfo import Git, GitError, gather
+from .gitinfo import Git, find_top, gather
 from .state import BuildState
 
 __all__ = ["finish"]
@@ -20,30 +20,30 @@ __all__ = ["finish"]
 log = get_logger("sei_watch.context")
 
 
-def _in_a_repo(directory: Path) -> bool:
-    """Whether `directory` or a parent has a `.git`: a few stats spare a git process per build
-    outside any checkout (a JENKINS_HOME, a spool of copied reports)."""
-    here = directory.resolve()
-    return any((place / ".git").exists() for place in (here, *here.parents))
-
-
 def _git_for(ctx: BuildContext, root: Path) -> Git | None:
-    repo = ctx.repo
+    """The build's repository: the one configured or named by the marker, else the checkout at
+    or around the build directory. For a watched build, a repository the marker names must lie
+    inside the build directory (a build's file cannot point the agent at another team's
+    checkout)."""
+    repo, confine = ctx.repo, None
+    if repo is not None and ctx.repo_source == "marker" and ctx.confine_marker_repo:
+        confine = root
     if repo is None:
-        if not _in_a_repo(root):
+        # A few stats spare a git process per build outside any checkout (a JENKINS_HOME, a
+        # spool of copied reports).
+        repo = find_top(root)
+        if repo is None:
             ctx.notes.append(f"no git facts: {root} is not in a git repository")
             return None
-        around = Git(root)
-        try:
-            top = around.run("rev-parse", "--show-toplevel").stdout.strip()
-        except GitError as exc:
-            ctx.notes.append(f"no git facts: {exc}")
-            return None
-        repo = Path(top)
     if not os.path.isdir(repo):
         ctx.notes.append(f"no git facts: repository {repo} does not exist")
         return None
-    return Git(repo)
+    if confine is not None and not Path(os.path.realpath(repo)).is_relative_to(
+        os.path.realpath(confine)
+    ):
+        ctx.notes.append(f"no git facts: the marker's repository {repo} is outside {root}")
+        return None
+    return Git(repo, confine=confine)
 
 
 def _other_repos(primary: Git, ctx: BuildContext) -> None:

@@ -1,25 +1,31 @@
 """Git facts through the `git` command: HEAD, the commits new in a build, branch, remote URL.
 
-Every call is bounded by a timeout and runs with `-c safe.directory=<repo>`, so a daemon running
-as another user than the checkout's owner is not refused. No call is made per commit.
+Every call is bounded by a timeout (the whole process group is killed at the bound) and reads
+the repository through a shadow git directory (`gitdir.py`), so nothing in the repository's own
+configuration can make git run a program, and a checkout owned by another user needs no
+`safe.directory`. No call is made per commit.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
+import signal
+import stat
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from sei_watch.errors import SeiWatchError
+from .gitdir import GitError, Shadow, find_top, resolve_gitdir
 
 __all__ = [
     "Git",
     "GitError",
     "GitFacts",
     "clean_url",
+    "find_top",
     "gather",
     "is_remote_url",
     "is_sha",
@@ -29,10 +35,6 @@ __all__ = [
 ZERO_SHA = "0" * 40
 _SHA = re.compile(r"[0-9a-f]{40}\Z")
 _CRED_IN_TEXT = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.I)
-
-
-class GitError(SeiWatchError):
-    """git is missing, refused the repository, timed out, or answered something unexpected."""
 
 
 def is_sha(value: str | None) -> bool:
@@ -83,39 +85,112 @@ def normalise_branch(ref: str | None) -> str | None:
     return ref
 
 
-class Git:
-    """One repository, read through the git CLI."""
+_SUBMODULES_MAX = 200
+_SUBMODULE_DEPTH = 3
 
-    def __init__(self, repo: Path, *, git: str = "git", timeout: float = 10.0) -> None:
+
+class Git:
+    """One repository, read through the git CLI without its configuration.
+
+    `confine` is the directory the repository, its git directory and everything they lead to
+    must be inside (the build directory); by default the repository itself.
+    """
+
+    def __init__(
+        self,
+        repo: Path,
+        *,
+        confine: Path | None = None,
+        git: str = "git",
+        timeout: float = 10.0,
+    ) -> None:
         self.repo = Path(os.path.realpath(repo))
+        self.confine = Path(os.path.realpath(confine)) if confine is not None else self.repo
         self.git = git
         self.timeout = timeout
+        self._shadow: Shadow | None = None
+        self._config: dict[str, str] | None = None
 
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        cmd = [self.git, "-c", f"safe.directory={self.repo}", "-C", str(self.repo), *args]
+    def _setup(self) -> Path:
+        if self._shadow is None:
+            if shutil.which(self.git) is None:
+                raise GitError(f"git is not installed (looked for {self.git!r})")
+            gitdir, common = resolve_gitdir(self.repo, self.confine)
+            self._shadow = Shadow(gitdir, common, self.confine)
+        return self._shadow.path(self.config())
+
+    def close(self) -> None:
+        if self._shadow is not None:
+            self._shadow.close()
+
+    def _exec(self, args: list[str], cwd: Path, env_extra: dict[str, str]) -> tuple[int, str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-        # The service user's ~/.gitconfig may be unreadable or absent, and nothing in it is
-        # needed to read facts: only this call's own -c settings apply.
         env.update(
             {
                 "GIT_TERMINAL_PROMPT": "0",
                 "LC_ALL": "C",
                 "GIT_OPTIONAL_LOCKS": "0",
+                "GIT_CONFIG_NOSYSTEM": "1",
                 "GIT_CONFIG_GLOBAL": os.devnull,
+                "GIT_ATTR_NOSYSTEM": "1",
+                "GIT_NO_REPLACE_OBJECTS": "1",
+                "GIT_ALLOW_PROTOCOL": "",
+                "GIT_CEILING_DIRECTORIES": str(cwd.parent if cwd != cwd.parent else cwd),
+                **env_extra,
             }
         )
         try:
-            proc = subprocess.run(
-                cmd, capture_output=True, text=True, timeout=self.timeout, env=env, check=False
+            proc = subprocess.Popen(
+                [self.git, *args],
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
             )
         except FileNotFoundError as exc:
             raise GitError(f"git is not installed (looked for {self.git!r})") from exc
+        try:
+            out, err = proc.communicate(timeout=self.timeout)
         except subprocess.TimeoutExpired as exc:
+            # The group, not the child alone: a git that spawned another must not outlive us.
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
             raise GitError(f"git {args[0]} timed out after {self.timeout}s in {self.repo}") from exc
-        if check and proc.returncode != 0:
-            why = " ".join(proc.stderr.split())[:300] or f"exit {proc.returncode}"
+        return proc.returncode, out, err
+
+    def config(self) -> dict[str, str]:
+        """The repository's own config, read as data: `--file` follows no include."""
+        if self._config is None:
+            _, common = resolve_gitdir(self.repo, self.confine)
+            self._config = self.config_file(common / "config")
+        return self._config
+
+    def config_file(self, path: Path) -> dict[str, str]:
+        """A git-config-format file as data (the last value of each key); {} if absent."""
+        try:
+            if not stat.S_ISREG(os.lstat(path).st_mode):
+                return {}
+        except OSError:
+            return {}
+        # From `/`, not the checkout: git would otherwise discover the repository around it.
+        rc, out, _ = self._exec(["config", "--file", str(path), "--null", "--list"], Path("/"), {})
+        values: dict[str, str] = {}
+        for entry in out.split("\0") if rc == 0 else ():
+            key, _, value = entry.partition("\n")
+            if key:
+                values[key] = value
+        return values
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        shadow = self._setup()
+        rc, out, err = self._exec(list(args), shadow, {"GIT_DIR": str(shadow)})
+        if check and rc != 0:
+            why = " ".join(err.split())[:300] or f"exit {rc}"
             raise GitError(f"git {' '.join(args[:2])} failed in {self.repo}: {why}")
-        return proc
+        return subprocess.CompletedProcess([self.git, *args], rc, out, err)
 
     def head(self) -> str:
         sha = self.run("rev-parse", "--verify", "HEAD^{commit}").stdout.strip()
@@ -152,19 +227,29 @@ class Git:
         ).stdout
         return [b for b in (normalise_branch(x) for x in out.split()) if b]
 
-    def submodules(self) -> list[tuple[str, str]]:
-        """(path, checked-out SHA) of every submodule, recursively; none if there are none."""
-        out = self.run("submodule", "status", "--recursive", check=False).stdout
-        subs = []
-        for line in out.splitlines():
-            parts = line[1:].split()  # the first column is a status flag (' ', '+', '-', 'U')
-            if len(parts) >= 2 and is_sha(parts[0]) and not line.startswith("-"):
-                subs.append((parts[1], parts[0]))
+    def submodules(self, depth: int = 0) -> list[tuple[str, str]]:
+        """(path, checked-out SHA) of every initialised submodule, recursively; read from
+        `.gitmodules` as data and each submodule's own HEAD, never `git submodule`."""
+        subs: list[tuple[str, str]] = []
+        listed = self.config_file(self.repo / ".gitmodules")
+        paths = [v for k, v in listed.items() if k.startswith("submodule.") and k.endswith(".path")]
+        for rel in paths[:_SUBMODULES_MAX]:
+            where = Path(os.path.normpath(self.repo / rel))
+            if not where.is_relative_to(self.repo) or where == self.repo:
+                continue
+            if not os.path.lexists(where / ".git"):
+                continue  # not initialised
+            sub = Git(where, confine=self.confine, git=self.git, timeout=self.timeout)
+            try:
+                subs.append((rel, sub.head()))
+                if depth + 1 < _SUBMODULE_DEPTH:
+                    subs.extend((f"{rel}/{p}", sha) for p, sha in sub.submodules(depth + 1))
+            finally:
+                sub.close()
         return subs
 
     def remote_url(self, remote: str = "origin") -> str | None:
-        proc = self.run("remote", "get-url", remote, check=False)
-        url = proc.stdout.strip() if proc.returncode == 0 else ""
+        url = self.config().get(f"remote.{remote}.url", "").strip()
         return clean_url(url) if url and is_remote_url(url) else None
 
 

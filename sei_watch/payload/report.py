@@ -156,9 +156,11 @@ def build_report(
     repo: Path | None = None,
     repos: tuple[Path, ...] = (),
     newer_than: float | None = None,
+    watched: bool = False,
 ) -> Report:
     """Report the build in `root`: file records, CI and git facts, one payload, its problems.
-    Files last written before `newer_than` (epoch seconds) belong to an earlier build."""
+    Files last written before `newer_than` (epoch seconds) belong to an earlier build.
+    `watched`: the agent reports a build it did not run, so the build's files are trusted less."""
     result = scan(
         root,
         registry,
@@ -168,7 +170,7 @@ def build_report(
     )
     extra: list[ParseProblem] = []
     try:
-        ctx = collect(result.root, environ, repo=repo)
+        ctx = collect(result.root, environ, repo=repo, confine_marker_repo=watched)
     except SeiWatchError as exc:  # a broken marker costs the marker only
         ctx = BuildContext()
         extra.append(ParseProblem(path=".sei-watch.json", reason=str(exc)))
@@ -221,4 +223,5 @@ def report_watched(
         repo=watch.repo,
         repos=watch.repos,
         newer_than=newer_than,
+        watched=True,
     )
