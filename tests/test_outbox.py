@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -73,15 +75,57 @@ def test_delivery_is_ordered_per_job(box: Outbox) -> None:
     assert [r.key for r in box.claim()] == ["a#1"]
 
 
+_CLAIMER = """
+import os, sys
+from pathlib import Path
+from sei_watch.deliver.outbox import Outbox
+box = Outbox(Path(sys.argv[1]))
+print(len(box.claim()), flush=True)
+if sys.argv[2] == "crash":
+    os._exit(0)  # as if killed: nothing marked
+sys.stdin.readline()  # alive, holding its claim, until told
+"""
+
+
+def _claimer(path: Path, how: str) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _CLAIMER, str(path), how],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "1"
+    return proc
+
+
 def test_crash_leaves_inflight_rows_that_go_back_to_pending(tmp_path: Path) -> None:
-    """Rows in flight when the process died are pending again at the next open."""
+    """Rows in flight when their process died go back to pending at the next claim."""
     box = Outbox(tmp_path / "o.db")
     box.enqueue(payload())
-    assert len(box.claim()) == 1
-    box.close()  # as if killed: nothing marked
-    again = Outbox(tmp_path / "o.db")
-    assert again.stats()["pending"] == 1
-    assert [r.key for r in again.claim()] == ["app#1"]
+    _claimer(tmp_path / "o.db", "crash").wait()
+    assert box.stats()["inflight"] == 1
+    assert [r.key for r in box.claim()] == ["app#1"]
+
+
+def test_a_live_claim_is_never_taken_back_by_another_process(tmp_path: Path) -> None:
+    """While the process that claimed a row runs, other openers (`outbox stats`, `doctor`, a
+    one-shot, a second sender) leave it in flight: no second POST. Once it is killed, the next
+    claim takes the row back."""
+    box = Outbox(tmp_path / "o.db")
+    box.enqueue(payload())
+    holder = _claimer(tmp_path / "o.db", "hold")
+    try:
+        for _ in range(3):
+            other = Outbox(tmp_path / "o.db")
+            assert other.stats()["inflight"] == 1
+            assert other.claim() == []
+            other.close()
+            looker = Outbox(tmp_path / "o.db", readonly=True)
+            assert looker.stats()["inflight"] == 1
+            looker.close()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert [r.key for r in box.claim()] == ["app#1"]
 
 
 def test_full_outbox_refuses_new_builds_loudly_and_keeps_old(tmp_path: Path) -> None:

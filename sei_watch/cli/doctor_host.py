@@ -101,7 +101,11 @@ def _outbox(s: Settings) -> Check:
     if not path.exists():
         return Check("outbox", True, "empty (no outbox yet)")
     try:
-        st = Outbox(path).stats()
+        outbox = Outbox(path, readonly=True)  # never a write beside a running daemon
+        try:
+            st = outbox.stats()
+        finally:
+            outbox.close()
     except SeiWatchError as exc:
         return Check("outbox", False, str(exc), "see `sei-watch outbox stats`")
     age = st["oldest_pending_age_s"] or 0.0

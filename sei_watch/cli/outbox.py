@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any
 import tomlkit
 
 from sei_watch.config import Settings
-from sei_watch.deliver import SeiClient, load_api_key, make_sender, open_outbox
+from sei_watch.deliver import (
+    OUTBOX_FILE,
+    SeiClient,
+    destination_for,
+    load_api_key,
+    make_sender,
+    open_outbox,
+)
 from sei_watch.errors import ConfigError
 from sei_watch.show import dump_json, visible
 from sei_watch.status import ExitStatus
@@ -35,8 +42,17 @@ def _age(ts: float | None) -> str:
 
 
 def cmd_outbox(args: argparse.Namespace, io: Io, settings: Settings) -> ExitStatus:
-    """The outbox subcommands."""
-    outbox = open_outbox(settings)
+    """The outbox subcommands. Those that only look open the file read-only: nothing they do
+    can change a row a running daemon holds."""
+    looking = args.action in ("list", "show", "stats")
+    if looking and not (settings.state_dir / OUTBOX_FILE).exists():
+        if args.action == "show":
+            raise ConfigError(f"no outbox in {settings.state_dir} yet: nothing was queued there")
+        if args.action == "list":
+            io.stdout.write("[]\n" if args.json else "")
+            return ExitStatus.OK
+    # stats of a directory with no outbox yet: an empty one is made, as before.
+    outbox = open_outbox(settings, readonly=looking and (settings.state_dir / OUTBOX_FILE).exists())
     try:
         if args.action == "list" and args.json:
             rows = outbox.rows(state=args.state)
@@ -45,8 +61,9 @@ def cmd_outbox(args: argparse.Namespace, io: Io, settings: Settings) -> ExitStat
             for r in outbox.rows(state=args.state):
                 err = f"  {visible(r.last_error[:80])}" if r.last_error else ""
                 key = visible(r.key)
+                where = f"  -> {visible(r.destination)}" if r.destination else ""
                 io.stdout.write(
-                    f"{r.id:>6} {r.state:<9} {r.attempts:>3} {_age(r.updated)}  {key}{err}\n"
+                    f"{r.id:>6} {r.state:<9} {r.attempts:>3} {_age(r.updated)}  {key}{where}{err}\n"
                 )
         elif args.action == "show":
             r = outbox.find(args.key)
@@ -66,8 +83,9 @@ def cmd_outbox(args: argparse.Namespace, io: Io, settings: Settings) -> ExitStat
             io.stdout.write(json.dumps(outbox.stats(), indent=2) + "\n")
         elif args.action == "import":
             payloads = [p for f in args.files for p in load_payloads(f)]
+            destination = destination_for(settings, io.environ)
             for payload in payloads:
-                outcome = outbox.enqueue(payload)
+                outcome = outbox.enqueue(payload, destination=destination)
                 key = f"{payload['job_full_name']}#{payload['build_number']}"
                 io.stdout.write(f"{visible(key)} {outcome}\n")
             return _flush(args, io, settings, outbox) if args.flush else ExitStatus.OK
@@ -79,7 +97,10 @@ def cmd_outbox(args: argparse.Namespace, io: Io, settings: Settings) -> ExitStat
 
 
 def _meta(r: Any) -> dict[str, Any]:
-    keys = ("id", "instance_guid", "job", "build_number", "state", "attempts", "last_error", "size")
+    keys = (
+        "id", "instance_guid", "job", "build_number", "state", "attempts", "last_error", "size",
+        "destination", "key_fp", "queued_by",
+    )  # fmt: skip
     return {k: getattr(r, k) for k in keys}
 
 
@@ -103,38 +124,52 @@ def _flush(args: argparse.Namespace, io: Io, settings: Settings, outbox: Any) ->
 
 
 def deliver_one(io: Io, settings: Settings, key: str, timeout: float) -> ExitStatus:
-    """After `parse --post`: deliver until this payload is out (or dead), with progress."""
+    """After `parse --post`: deliver this payload, and only this one, until it is out (or
+    dead). Other rows in the state directory may be another job's, for another SEI or key:
+    they are named once and left where they are."""
     outbox = open_outbox(settings)
-    sender = make_sender(settings, outbox, io.environ)
+    mine = outbox.find(key)
+    sender = make_sender(settings, outbox, io.environ, row_id=mine.id)
     deadline = time.monotonic() + timeout
     try:
+        others = outbox.others_waiting(mine.id)
+        if others:
+            io.stderr.write(
+                f"sei-watch: {len(others)} other row(s) wait in {settings.state_dir} (not sent "
+                f"by this job; `sei-watch outbox list` shows them): {_names(others)}\n"
+            )
         while time.monotonic() < deadline:
-            row = outbox.find(key)
+            row = outbox.find(str(mine.id))
             if row.state in ("delivered", "dead"):
                 break
             # No single request may run past what is left of --timeout.
             sender.client.deadline = max(deadline - time.monotonic(), 0.1)
             if not sender.step():
                 time.sleep(0.1)
-            backlog = outbox.stats()["pending"]
-            if backlog > 10:
-                io.stderr.write(f"\rsei-watch: delivering, {backlog} waiting ")
-        row = outbox.find(key)
+        row = outbox.find(str(mine.id))
     finally:
         sender.client.close()
         outbox.close()
     if row.state == "delivered":
-        io.stderr.write(f"sei-watch: {row.key} delivered to SEI\n")
+        io.stderr.write(f"sei-watch: {visible(row.key)} delivered to SEI\n")
         return ExitStatus.OK
     if row.state == "dead":
-        io.stderr.write(f"sei-watch: SEI refused {row.key}: {row.last_error}\n")
+        io.stderr.write(
+            f"sei-watch: SEI refused {visible(row.key)}: {visible(row.last_error or '')}\n"
+        )
         return ExitStatus.INVALID_PAYLOAD
     io.stderr.write(
-        f"sei-watch: {row.key} is not delivered yet ({row.last_error or 'no answer'}); it stays "
-        f"queued in {settings.state_dir}, where `sei-watch outbox flush` (or a daemon using "
-        "that directory) sends it\n"
+        f"sei-watch: {visible(row.key)} is not delivered yet "
+        f"({visible(row.last_error or 'no answer')}); it stays queued in {settings.state_dir}, "
+        "where `sei-watch outbox flush` with the same key (or a daemon using that directory "
+        "and key) sends it\n"
     )
     return ExitStatus.NOT_DELIVERED
+
+
+def _names(rows: list[Any]) -> str:
+    shown = ", ".join(visible(r.key) for r in rows[:5])
+    return shown + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
 
 
 def _write_sei_keys(path: Path, values: dict[str, str]) -> None:

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from sei_watch.config import Settings
 from sei_watch.context import BuildState
-from sei_watch.deliver import load_api_key, open_outbox, submit
+from sei_watch.deliver import destination_for, open_outbox, submit
 from sei_watch.payload import Report
 from sei_watch.show import visible
 from sei_watch.status import ExitStatus
@@ -24,11 +24,11 @@ def post(
     io: Io, settings: Settings, report: Report, state: BuildState | None, args: argparse.Namespace
 ) -> ExitStatus:
     payload = report.payload
-    if settings.target == "sei":  # a malformed key fails here, before anything is queued
-        load_api_key(settings, io.environ)
+    # A malformed key or URL fails here, before anything is queued.
+    destination = destination_for(settings, io.environ)
     outbox = open_outbox(settings)
     try:
-        done = submit(outbox, report, settings, state)
+        done = submit(outbox, report, settings, state, destination=destination, queued_by="job")
     finally:
         outbox.close()
     if done.queued is None:

@@ -173,7 +173,7 @@ class Backfill:
             except SeiWatchError as exc:
                 self.err.write(f"sei-watch: {directory}: {exc}\n")
                 return
-            sub = submit(outbox, report, self.settings, state)
+            sub = submit(outbox, report, self.settings, state, destination=sender.scope.destination)
             if sub.invalid:
                 self.err.write(f"sei-watch: {directory}: invalid payload: {list(sub.invalid)}\n")
                 return

@@ -249,6 +249,7 @@ class Daemon:
         self.sender.replace_client(sender.client)
         self.sender.limit = sender.limit
         self.sender.backoff, self.sender.multipart = sender.backoff, sender.multipart
+        self.sender.scope = sender.scope
         if fresh.settings.daemon.events:
             watcher.sync(fresh.settings.watches)
         self.resync.set()
@@ -294,6 +295,7 @@ class Daemon:
             wake=self.wake_sender,
             hostname=self.hostname,
             now_ms=int(self.clock() * 1000),
+            destination=self.sender.scope.destination if self.sender else None,
         )
         if key is not None:
             self.state.mark_reported(str(cand.dir), cand.fingerprint or "", key)

@@ -9,7 +9,7 @@ import threading
 
 from sei_watch.config import Settings
 from sei_watch.context import BuildState
-from sei_watch.deliver import Outbox, submit
+from sei_watch.deliver import Destination, Outbox, submit
 from sei_watch.logs import get_logger
 from sei_watch.payload import report_watched
 from sei_watch.plugins import Registry
@@ -34,8 +34,10 @@ def report_candidate(
     wake: threading.Event,
     hostname: str,
     now_ms: int,
+    destination: Destination | None,
 ) -> str | None:
-    """Report one build; return its key once it needs no further attempt."""
+    """Report one build, queued for `destination`; return its key once it needs no further
+    attempt."""
     watch = cand.watch
     trigger = fingerprint_time(cand.fingerprint)
     newer = trigger - watch.min_age if watch.min_age and trigger else None
@@ -70,7 +72,7 @@ def report_candidate(
             reason=prob.reason,
             parser=prob.parser,
         )
-    done = submit(outbox, report, settings, state)
+    done = submit(outbox, report, settings, state, destination=destination)
     if done.queued is not None:
         wake.set()
         TimelineStore(settings.state_dir / "timelines", settings.timeline_keep).save(report.payload)

@@ -9,7 +9,8 @@ stored in the fleet's JetStream, which a relay posts.
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .client import SeiClient, resolve_base
+    from .client import SeiClient
+    from .destination import Destination, Scope, resolve_base
     from .jetstream import NatsPublisher, connect, ensure_streams
     from .outbox import Outbox
     from .sender import Backoff, Sender
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
         OUTBOX_FILE,
         Submission,
         check_key_file,
+        destination_for,
         key_sources,
         load_api_key,
         make_sender,
@@ -31,7 +33,9 @@ else:
         __name__,
         {
             "SeiClient": "client",
-            "resolve_base": "client",
+            "resolve_base": "destination",
+            "Destination": "destination",
+            "Scope": "destination",
             "NatsPublisher": "jetstream",
             "connect": "jetstream",
             "ensure_streams": "jetstream",
@@ -41,6 +45,7 @@ else:
             "OUTBOX_FILE": "wiring",
             "Submission": "wiring",
             "check_key_file": "wiring",
+            "destination_for": "wiring",
             "key_sources": "wiring",
             "load_api_key": "wiring",
             "make_sender": "wiring",
@@ -53,13 +58,16 @@ else:
 __all__ = [
     "OUTBOX_FILE",
     "Backoff",
+    "Destination",
     "NatsPublisher",
     "Outbox",
+    "Scope",
     "SeiClient",
     "Sender",
     "Submission",
     "check_key_file",
     "connect",
+    "destination_for",
     "ensure_streams",
     "key_sources",
     "load_api_key",

@@ -10,28 +10,19 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Literal
 
 import requests
 from requests.adapters import HTTPAdapter
 
 from sei_watch.errors import DeliveryError
 
+from .destination import PRESETS, resolve_base
 from .transport import POOL_CLASSES, Answer, forget, read_capped, shut
 
 __all__ = ["PRESETS", "Outcome", "SeiClient", "parse_retry_after", "resolve_base"]
 
-PRESETS: Final[Mapping[str, str]] = {
-    "prod0": "https://accounts.harness.io/sei/api",
-    "prod1": "https://app.harness.io/prod1/sei/api",
-    "prod2": "https://app.harness.io/gratis/sei/api",
-    "prod3": "https://app3.harness.io/sei/api",
-    "prod4": "https://prod4.harness.io/sei/api",
-    "prod6": "https://prod6.harness.io/sei/api",
-    "eu1": "https://accounts.eu.harness.io/sei/api",
-}
 USER_AGENT = "sei-watch"
 _MAX_MESSAGE = 500
 
@@ -57,16 +48,6 @@ def _part(boundary: str, name: str, filename: str, ctype: str, data: bytes) -> b
         f'filename="{filename}"\r\nContent-Type: {ctype}\r\n\r\n'
     )
     return head.encode() + data + b"\r\n"
-
-
-def resolve_base(url: str) -> str:
-    """A preset name or a base URL, without a trailing slash."""
-    base = PRESETS.get(url.strip().lower(), url.strip())
-    if not base.startswith(("https://", "http://")):
-        raise DeliveryError(
-            f"SEI url {url!r} is neither a preset ({', '.join(PRESETS)}) nor an http(s) URL"
-        )
-    return base.rstrip("/")
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:

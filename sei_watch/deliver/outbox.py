@@ -4,9 +4,14 @@ SEI accepted it or it is dead (kept, with SEI's reason).
 sqlite in WAL mode with synchronous=FULL: each commit is fsync'd, so an accepted enqueue
 survives a power cut, not just a crash. Rows are keyed by (instance_guid, job_full_name,
 build_number), the key SEI itself treats as unique. Each state change is one transaction:
-pending -> inflight -> delivered, or dead. A crash leaves inflight rows, which go back to
-pending at the next open; a duplicate POST is possible only if the process died after SEI
-accepted and before the one commit that marks the row delivered.
+pending -> inflight -> delivered, or dead. A claim records its owner (boot, pid, start time):
+no other process puts an in-flight row back while its owner runs, so `outbox stats` or a
+one-shot beside the daemon never makes it post twice. A crash leaves the dead owner's rows in
+flight; the next claim by any sender puts them back. A duplicate POST is possible only if the
+owner died after SEI accepted and before the one commit that marks the row delivered.
+
+Each row keeps the destination it was queued for (URL and key fingerprint, `destination.py`),
+and a sender claims only rows of its own `Scope`.
 """
 
 from __future__ import annotations
@@ -16,14 +21,17 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
-from sei_watch.errors import OutboxError, OutboxFull
+from sei_watch.errors import OutboxFull
 from sei_watch.logs import get_logger
 from sei_watch.schema import storable_update
 
-from .outbox_store import COLUMNS, Row, SqliteStore, file_bytes, row_of
+from .destination import Destination, Scope, owner_alive, process_owner
+from .outbox_admin import OutboxAdmin
+from .outbox_store import COLUMNS, Row, row_of
 
 __all__ = ["Outbox", "Row", "payload_key"]
 
@@ -48,7 +56,7 @@ def payload_key(payload: Mapping[str, Any]) -> tuple[str, str, int]:
     )
 
 
-class Outbox(SqliteStore):
+class Outbox(OutboxAdmin):
     """A durable, idempotent queue of SEI payloads. Thread-safe; several processes may share it."""
 
     def __init__(
@@ -58,17 +66,28 @@ class Outbox(SqliteStore):
         max_rows: int = 100_000,
         max_bytes: int = 1 << 30,
         clock: Callable[[], float] = time.time,
+        readonly: bool = False,
     ) -> None:
         self.max_rows = max_rows
         self.max_bytes = max_bytes
-        super().__init__(path, clock=clock)
+        self.owner = process_owner()
+        super().__init__(path, clock=clock, readonly=readonly)
 
     # -- the queue -------------------------------------------------------------------------
 
-    def enqueue(self, payload: Mapping[str, Any], attachment: bytes | None = None) -> Enqueued:
-        """Store a payload durably. Same key and body: nothing. New body: replace; once the
-        old one was delivered, only its artifacts and stages (what SEI takes from a re-post),
-        and nothing at all when only run fields changed. Refused loudly when full."""
+    def enqueue(
+        self,
+        payload: Mapping[str, Any],
+        attachment: bytes | None = None,
+        *,
+        destination: Destination | None = None,
+        queued_by: str = "agent",
+    ) -> Enqueued:
+        """Store a payload durably, for `destination`. Same key and body: nothing. New body:
+        replace; once the old one was delivered, only its artifacts and stages (what SEI takes
+        from a re-post), and nothing at all when only run fields changed. Refused loudly when
+        full."""
+        where = (destination.url, destination.key_fp) if destination else (None, None)
         guid, job, number = payload_key(payload)
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
         digest = _digest(body, attachment)
@@ -99,15 +118,17 @@ class Outbox(SqliteStore):
                 self._check_room(db, size)
                 db.execute(
                     "INSERT INTO outbox (instance_guid, job, build_number, body, body_hash, size,"
-                    " state, created, updated, next_attempt, attachment) "
-                    "VALUES (?,?,?,?,?,?,'pending',?,?,?,?)",
-                    (guid, job, number, body, digest, size, now, now, now, attachment),
-                )
+                    " state, created, updated, next_attempt, attachment, destination, key_fp,"
+                    " queued_by) VALUES (?,?,?,?,?,?,'pending',?,?,?,?,?,?,?)",
+                    (guid, job, number, body, digest, size, now, now, now, attachment, *where,
+                     queued_by),
+                )  # fmt: skip
                 return "queued"
             db.execute(
                 "UPDATE outbox SET body=?, body_hash=?, size=?, state='pending', attempts=0, "
-                "updated=?, next_attempt=?, last_error=NULL, attachment=? WHERE id=?",
-                (body, digest, size, now, now, attachment, row[0]),
+                "updated=?, next_attempt=?, last_error=NULL, attachment=?, destination=?, "
+                "key_fp=?, queued_by=?, owner=NULL WHERE id=?",
+                (body, digest, size, now, now, attachment, *where, queued_by, row[0]),
             )
             return "requeued" if row[2] == "delivered" else "replaced"
 
@@ -122,37 +143,83 @@ class Outbox(SqliteStore):
                 "older is dropped. Restore delivery to SEI, or raise [outbox] max_rows/max_bytes."
             )
 
-    def claim(self, limit: int = 32) -> list[Row]:
-        """Take the due rows, oldest first and at most the oldest waiting one per job, and
-        mark them in flight."""
+    def _recover(self) -> None:
+        """Put back the in-flight rows whose owner no longer runs (a crash, a SIGKILL); a live
+        owner's rows stay its own."""
+        owners = {
+            o for (o,) in self._read("SELECT DISTINCT owner FROM outbox WHERE state='inflight'")
+        }
+        dead = [o for o in owners if not owner_alive(o)]
+        if not dead:
+            return
+        named = [o for o in dead if o is not None]
+        marks = ",".join("?" * len(named)) or "NULL"
+        with self._write() as db:
+            back = db.execute(
+                "UPDATE outbox SET state='pending', owner=NULL WHERE state='inflight' AND "
+                f"(owner IS NULL OR owner IN ({marks}))",
+                named,
+            ).rowcount
+        if back:
+            log.warning(
+                "outbox.recovered",
+                path=str(self.path),
+                rows=back,
+                note="in-flight rows of a process that ended go out again",
+            )
+
+    @staticmethod
+    def _scope_sql(scope: Scope) -> tuple[str, tuple[Any, ...]]:
+        if scope.row_id is not None:
+            return " AND o.id=?", (scope.row_id,)
+        if scope.destination is None:
+            return "", ()
+        d = scope.destination
+        return (
+            " AND (o.queued_by IS NULL OR o.queued_by!='job' OR (o.destination=? AND o.key_fp=?))",
+            (d.url, d.key_fp),
+        )
+
+    def claim(self, limit: int = 32, scope: Scope | None = None) -> list[Row]:
+        """Take the due rows of `scope`, oldest first and at most the oldest waiting one per
+        job, and mark them in flight, owned by this process."""
+        scope = scope or Scope()
         now = self._clock()
+        self._recover()
+        where, args = self._scope_sql(scope)
         (due,) = self._read(
-            "SELECT count(*) FROM outbox WHERE state='pending' AND next_attempt<=?", (now,)
+            f"SELECT count(*) FROM outbox o WHERE state='pending' AND next_attempt<=?{where}",
+            (now, *args),
         )[0]
         if not due:  # nothing to do: no write transaction, no fsync
             return []
+        # One row of its own for a one-shot: an older row of the job is not its to send.
+        order = (
+            ""
+            if scope.row_id is not None
+            else "AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.instance_guid=o.instance_guid "
+            "AND p.job=o.job AND p.state IN ('pending','inflight') AND p.id<o.id) "
+        )
         with self._write() as db:
             rows = db.execute(
                 f"SELECT {COLUMNS}, body, attachment FROM outbox o WHERE state='pending' "
-                "AND next_attempt<=? "
-                "AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.instance_guid=o.instance_guid "
-                "AND p.job=o.job AND p.state IN ('pending','inflight') AND p.id<o.id) "
-                "ORDER BY next_attempt, id LIMIT ?",
-                (now, limit),
+                f"AND next_attempt<=?{where} {order}ORDER BY next_attempt, id LIMIT ?",
+                (now, *args, limit),
             ).fetchall()
             db.executemany(
-                "UPDATE outbox SET state='inflight', updated=? WHERE id=?",
-                [(now, r[0]) for r in rows],
+                "UPDATE outbox SET state='inflight', updated=?, owner=? WHERE id=?",
+                [(now, self.owner, r[0]) for r in rows],
             )
-        return [row_of(r) for r in rows]
+        return [replace(row_of(r), owner=self.owner) for r in rows]
 
     def delivered(self, row: Row) -> bool:
         """Mark delivered, unless the body was replaced meanwhile (then it goes out again)."""
         with self._write() as db:
             cur = db.execute(
                 "UPDATE outbox SET state='delivered', delivered_at=?, updated=?, attempts="
-                "attempts+1, last_error=NULL WHERE id=? AND body_hash=? AND state='inflight'",
-                (self._clock(), self._clock(), row.id, row.body_hash),
+                "attempts+1, last_error=NULL, owner=NULL WHERE id=? AND body_hash=? AND "
+                "state='inflight' AND owner=?",
+                (self._clock(), self._clock(), row.id, row.body_hash, self.owner),
             )
             return cur.rowcount == 1
 
@@ -161,112 +228,23 @@ class Outbox(SqliteStore):
         with self._write() as db:
             db.execute(
                 "UPDATE outbox SET state='pending', next_attempt=?, updated=?, last_error=?, "
-                "attempts=attempts+? WHERE id=? AND state='inflight'",
-                (self._clock() + delay, self._clock(), error, int(count), row.id),
+                "attempts=attempts+?, owner=NULL WHERE id=? AND state='inflight' AND owner=?",
+                (self._clock() + delay, self._clock(), error, int(count), row.id, self.owner),
             )
 
     def dead(self, row: Row, *, error: str) -> None:
         """A permanent refusal: kept with SEI's reason, never sent again unless retried."""
         with self._write() as db:
             db.execute(
-                "UPDATE outbox SET state='dead', updated=?, last_error=?, attempts=attempts+1 "
-                "WHERE id=? AND body_hash=? AND state='inflight'",
-                (self._clock(), error, row.id, row.body_hash),
+                "UPDATE outbox SET state='dead', updated=?, last_error=?, attempts=attempts+1, "
+                "owner=NULL WHERE id=? AND body_hash=? AND state='inflight' AND owner=?",
+                (self._clock(), error, row.id, row.body_hash, self.owner),
             )
 
-    def next_due(self) -> float | None:
-        """When the next pending row is due (epoch seconds), or None if none is waiting."""
-        (when,) = self._read("SELECT min(next_attempt) FROM outbox WHERE state='pending'")[0]
-        return float(when) if when is not None else None
-
-    # -- inspection and repair -------------------------------------------------------------
-
-    def rows(self, *, state: str | None = None, limit: int = 1000) -> list[Row]:
-        where, args = ("WHERE state=?", (state,)) if state else ("", ())
-        return [
-            row_of(r)
-            for r in self._read(
-                f"SELECT {COLUMNS} FROM outbox {where} ORDER BY id LIMIT ?", (*args, limit)
-            )
-        ]
-
-    def find(self, key: str) -> Row:
-        """A row by id, or by `job#build_number` (the newest instance GUID first)."""
-        if key.isdigit():
-            found = self._read(f"SELECT {COLUMNS}, body FROM outbox WHERE id=?", (int(key),))
-        else:
-            job, sep, number = key.rpartition("#")
-            if not sep or not number.isdigit():
-                raise OutboxError(f"{key!r} is not a row id or JOB#BUILD_NUMBER")
-            found = self._read(
-                f"SELECT {COLUMNS}, body FROM outbox WHERE job=? AND "
-                "build_number=? ORDER BY id DESC",
-                (job, int(number)),
-            )
-        if not found:
-            raise OutboxError(f"no outbox row {key!r}")
-        return row_of(found[0])
-
-    def requeue(self, key: str) -> Row:
-        row = self.find(key)
-        with self._write() as db:
-            db.execute(
-                "UPDATE outbox SET state='pending', next_attempt=?, updated=? WHERE id=?",
-                (self._clock(), self._clock(), row.id),
-            )
-        return row
-
-    def requeue_dead(self) -> int:
-        with self._write() as db:
-            return db.execute(
-                "UPDATE outbox SET state='pending', next_attempt=?, updated=? WHERE state='dead'",
-                (self._clock(), self._clock()),
-            ).rowcount
-
-    def drop(self, key: str) -> Row:
-        row = self.find(key)
-        with self._write() as db:
-            db.execute("DELETE FROM outbox WHERE id=?", (row.id,))
-        log.warning("payload.dropped", key=row.key, state=row.state, by="operator")
-        return row
-
-    def prune(self, days: float) -> int:
-        """Forget delivered rows older than `days`."""
-        with self._write() as db:
-            return db.execute(
-                "DELETE FROM outbox WHERE state='delivered' AND delivered_at<?",
-                (self._clock() - days * 86400,),
-            ).rowcount
-
-    def note_recovery(self, derived_again: int) -> None:
-        """Record what a corrupt file's recovery came to (shown by `outbox stats`)."""
-        with self._write() as db:
-            db.execute(
-                "INSERT INTO recovery VALUES (?,?,?,?)",
-                (self._clock(), self.moved_to, len(self.salvaged or ()), derived_again),
-            )
-
-    def stats(self) -> dict[str, Any]:
-        counts = dict.fromkeys(("pending", "inflight", "delivered", "dead"), 0)
-        for state, n in self._read("SELECT state, count(*) FROM outbox GROUP BY state"):
-            counts[state] = n
-        (oldest, waiting) = self._read(
-            "SELECT min(created), coalesce(sum(size), 0) FROM outbox WHERE state IN "
-            "('pending','inflight')"
+    def next_due(self, scope: Scope | None = None) -> float | None:
+        """When the next pending row of `scope` is due (epoch seconds), or None if none is."""
+        where, args = self._scope_sql(scope or Scope())
+        (when,) = self._read(
+            f"SELECT min(next_attempt) FROM outbox o WHERE state='pending'{where}", args
         )[0]
-        last = self._read(
-            "SELECT at, moved_to, recovered, derived_again FROM recovery ORDER BY at DESC LIMIT 1"
-        )
-        recovery = (
-            dict(zip(("at", "moved_to", "recovered", "derived_again"), last[0], strict=True))
-            if last
-            else None
-        )
-        return {
-            **counts,
-            "last_recovery": recovery,
-            "waiting_bytes": waiting,
-            "oldest_pending_age_s": round(self._clock() - oldest, 1) if oldest else None,
-            "path": str(self.path),
-            "file_bytes": file_bytes(self.path),
-        }
+        return float(when) if when is not None else None

@@ -38,10 +38,18 @@ CREATE TABLE IF NOT EXISTS outbox (
     delivered_at REAL,
     last_error TEXT,
     attachment BLOB,
+    destination TEXT,
+    key_fp TEXT,
+    queued_by TEXT,
+    owner TEXT,
     UNIQUE (instance_guid, job, build_number)
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt);
 CREATE INDEX IF NOT EXISTS outbox_job ON outbox (instance_guid, job, id);
+-- The claim's per-job order looks only at open rows: without this it walks every delivered
+-- row of the job for each pending one (cubic in a deep backlog of one job).
+CREATE INDEX IF NOT EXISTS outbox_open ON outbox (instance_guid, job, id)
+    WHERE state IN ('pending', 'inflight');
 CREATE TABLE IF NOT EXISTS recovery (
     at REAL NOT NULL, moved_to TEXT NOT NULL, recovered INTEGER NOT NULL,
     derived_again INTEGER NOT NULL
@@ -51,7 +59,17 @@ CREATE TABLE IF NOT EXISTS recovery (
 
 COLUMNS = (
     "id, instance_guid, job, build_number, state, attempts, created, updated, "
-    "next_attempt, delivered_at, last_error, size, body_hash"
+    "next_attempt, delivered_at, last_error, size, body_hash, destination, key_fp, queued_by, "
+    "owner"
+)
+# Added after the first release: an older file gets them (NULL: queued before rows recorded
+# their destination, sent by the agent as before).
+_LATER_COLUMNS = (
+    "attachment BLOB",
+    "destination TEXT",
+    "key_fp TEXT",
+    "queued_by TEXT",
+    "owner TEXT",
 )
 
 
@@ -72,6 +90,10 @@ class Row:
     last_error: str | None
     size: int
     body_hash: str
+    destination: str | None = None  # SEI's base URL or `nats:…`, as queued
+    key_fp: str | None = None  # the fingerprint of the key it was queued with
+    queued_by: str | None = None  # "agent" (daemon, backfill, import) or "job" (parse --post)
+    owner: str | None = None  # the process holding it in flight
     body: bytes | None = None
     attachment: bytes | None = None  # the JUnit reports' zip, for the multipart transport
 
@@ -91,9 +113,11 @@ _SALVAGED = (
     "id, instance_guid, job, build_number, body, body_hash, state, size, attempts, "
     "created, updated, next_attempt, delivered_at, last_error"
 )
-_WIDTH = 15  # the columns above and the attachment
+_OPTIONAL = ("attachment", "destination", "key_fp", "queued_by")  # absent in older files
+_WIDTH = 14 + len(_OPTIONAL)
 _INSERT = (
-    f"INSERT OR IGNORE INTO outbox ({_SALVAGED}, attachment) VALUES ({','.join('?' * _WIDTH)})"
+    f"INSERT OR IGNORE INTO outbox ({_SALVAGED}, {', '.join(_OPTIONAL)}) "
+    f"VALUES ({','.join('?' * _WIDTH)})"
 )
 
 
@@ -105,11 +129,12 @@ def _salvage(path: Path) -> list[tuple[Any, ...]]:
     except sqlite3.Error:
         return []
     try:
-        try:  # an outbox from before the multipart transport has no attachment column
-            has_zip = any(r[1] == "attachment" for r in db.execute("PRAGMA table_info(outbox)"))
+        try:  # an older outbox lacks the later columns
+            have = {r[1] for r in db.execute("PRAGMA table_info(outbox)")}
         except sqlite3.Error:
-            has_zip = False
-        select = f"SELECT {_SALVAGED}, {'attachment' if has_zip else 'NULL'} FROM outbox"
+            have = set()
+        later = ", ".join(c if c in have else "NULL" for c in _OPTIONAL)
+        select = f"SELECT {_SALVAGED}, {later} FROM outbox"
         try:
             rows = db.execute(select).fetchall()
             if all(len(r) == _WIDTH for r in rows):
@@ -148,13 +173,33 @@ def _translate(path: Path, exc: sqlite3.Error) -> OutboxError:
 class SqliteStore:
     """One sqlite database, shared safely by threads (a lock) and processes (WAL, busy wait)."""
 
-    def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, path: Path, *, clock: Callable[[], float] = time.time, readonly: bool = False
+    ) -> None:
         self.path = path
         self._clock = clock
         self.salvaged: list[tuple[Any, ...]] | None = None  # set when the file was corrupt
         self.moved_to = ""
+        self.readonly = readonly
         self._lock = threading.Lock()
-        self._db = self._open()
+        self._db = self._open_readonly() if readonly else self._open()
+
+    def _open_readonly(self) -> sqlite3.Connection:
+        """For commands that only look (`outbox stats|list|show`, `doctor`): no schema, no
+        repair, no write, so nothing they do can change what a running daemon holds."""
+        try:
+            db = sqlite3.connect(
+                f"file:{self.path}?mode=ro", uri=True, check_same_thread=False, timeout=30.0
+            )
+            db.execute("PRAGMA busy_timeout=30000")
+            db.execute("SELECT 1 FROM outbox LIMIT 1").fetchall()
+            for column in _LATER_COLUMNS:
+                name = column.split()[0]
+                if name not in {r[1] for r in db.execute("PRAGMA table_info(outbox)")}:
+                    raise sqlite3.OperationalError(f"no column {name}: written by an older release")
+        except sqlite3.Error as exc:
+            raise _translate(self.path, exc) from exc
+        return db
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -184,18 +229,16 @@ class SqliteStore:
         try:
             db.executescript(_SCHEMA)
             columns = {r[1] for r in db.execute("PRAGMA table_info(outbox)")}
-            if "attachment" not in columns:  # an outbox from before the multipart transport
-                db.execute("ALTER TABLE outbox ADD COLUMN attachment BLOB")
+            for column in _LATER_COLUMNS:
+                if column.split()[0] not in columns:
+                    db.execute(f"ALTER TABLE outbox ADD COLUMN {column}")
             self._restore(db)
-            with self._tx(db):  # a write proves the directory and disk take writes
-                back = db.execute("UPDATE outbox SET state='pending' WHERE state='inflight'")
-            if back.rowcount:
-                log.warning(
-                    "outbox.recovered",
-                    path=str(self.path),
-                    rows=back.rowcount,
-                    note="in-flight rows from an interrupted run go out again",
-                )
+            # A write proves the directory and disk take writes. In-flight rows are NOT put
+            # back here: their owner may be a running daemon (a claim recovers a dead owner's).
+            with self._tx(db):
+                db.execute("CREATE TABLE IF NOT EXISTS opened (at REAL)")
+                db.execute("DELETE FROM opened")
+                db.execute("INSERT INTO opened VALUES (?)", (self._clock(),))
         except sqlite3.Error as exc:
             raise _translate(self.path, exc) from exc
         return db

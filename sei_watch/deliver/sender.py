@@ -17,6 +17,7 @@ from sei_watch.errors import OutboxError
 from sei_watch.logs import get_logger
 
 from .client import Outcome
+from .destination import Scope
 from .outbox import Outbox, Row
 from .ratelimit import RateLimit
 
@@ -89,6 +90,7 @@ class Sender:
     metrics: Counters = NO_COUNTERS  # the daemon's /metrics, when it runs one
     multipart: bool = False  # the SEI plugin's transport: payload and reports' zip together
     retired: list[Poster] = field(default_factory=list)  # replaced clients, not yet closed
+    scope: Scope = field(default_factory=Scope)  # the rows this sender may send
 
     def replace_client(self, client: Poster) -> None:
         """From another thread (a reload): later requests go through `client`. The old one is
@@ -102,7 +104,7 @@ class Sender:
             self.retired.pop().close()
         if self.clock() < self.paused_until:
             return 0
-        rows = self.outbox.claim(limit)
+        rows = self.outbox.claim(limit, self.scope)
         for i, row in enumerate(rows):
             if self.stop is not None and self.stop.is_set():
                 for rest in rows[i:]:  # shutting down: back to pending, no attempt counted
@@ -193,7 +195,7 @@ class Sender:
         while not stop.is_set():
             try:
                 attempted = self.step()
-                due = None if attempted else self.outbox.next_due()
+                due = None if attempted else self.outbox.next_due(self.scope)
             except OutboxError as exc:  # a full disk mid-run: wait and try again
                 log.error("outbox.unavailable", error=str(exc))
                 stop.wait(idle * 5)

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import os
 import random
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sei_watch.config import Settings
-from sei_watch.errors import ConfigError
+from sei_watch.errors import ConfigError, SeiWatchError
 from sei_watch.logs import get_logger
 from sei_watch.safeio import read_operator_file
 
 from .client import SeiClient
+from .destination import Destination, Scope, key_fingerprint, resolve_base
 from .outbox import Enqueued, Outbox
 from .ratelimit import RateLimit
 from .sender import Backoff, Sender
@@ -32,6 +34,7 @@ __all__ = [
     "Submission",
     "check_key",
     "check_key_file",
+    "destination_for",
     "key_sources",
     "load_api_key",
     "make_sender",
@@ -120,29 +123,58 @@ def load_api_key(settings: Settings, environ: Mapping[str, str]) -> str:
     return _read_key(path, kind)
 
 
-def open_outbox(settings: Settings) -> Outbox:
+def open_outbox(settings: Settings, *, readonly: bool = False) -> Outbox:
     return Outbox(
         settings.state_dir / OUTBOX_FILE,
         max_rows=settings.outbox.max_rows,
         max_bytes=settings.outbox.max_bytes,
+        readonly=readonly,
     )
 
 
-def make_sender(settings: Settings, outbox: Outbox, environ: Mapping[str, str]) -> Sender:
+def _require_url(settings: Settings) -> str:
+    if not settings.sei.url:
+        raise ConfigError(
+            f"{settings.source}: [sei] url is not set (a preset such as prod2, "
+            "or the base URL); SEI_URL also works"
+        )
+    try:
+        return resolve_base(settings.sei.url)
+    except SeiWatchError as exc:
+        raise ConfigError(f"{settings.source}: [sei] url: {exc}") from exc
+
+
+def destination_for(settings: Settings, environ: Mapping[str, str]) -> Destination:
+    """Where this config sends: SEI's base URL and the key's fingerprint, or the NATS servers."""
+    if settings.target == "nats":
+        # The servers without any user:password@ a URL may carry.
+        return Destination(url="nats:" + re.sub(r"//[^/@,]*@", "//", settings.nats.servers))
+    url = _require_url(settings)
+    return Destination(url=url, key_fp=key_fingerprint(load_api_key(settings, environ)))
+
+
+def make_sender(
+    settings: Settings,
+    outbox: Outbox,
+    environ: Mapping[str, str],
+    *,
+    row_id: int | None = None,
+) -> Sender:
     """A sender for this config: to SEI (needs [sei] url and an API key), or with
-    `[deliver] target = "nats"` to the fleet's JetStream (no SEI key on this host)."""
+    `[deliver] target = "nats"` to the fleet's JetStream (no SEI key on this host). It sends
+    only rows queued for this destination, or with `row_id` that one row."""
     backoff = Backoff(cap=settings.sei.backoff_cap, max_age=settings.sei.max_age)
+    scope = Scope(destination=destination_for(settings, environ), row_id=row_id)
     if settings.target == "nats":
         from .jetstream import NatsPublisher  # noqa: PLC0415  (nats-py only where used)
 
         # No rate limit here: the relays pace the whole fleet against SEI's.
         return Sender(
-            outbox=outbox, client=NatsPublisher(settings.nats), backoff=backoff, rng=random.Random()
-        )
-    if not settings.sei.url:
-        raise ConfigError(
-            f"{settings.source}: [sei] url is not set (a preset such as prod2, "
-            "or the base URL); SEI_URL also works"
+            outbox=outbox,
+            client=NatsPublisher(settings.nats),
+            backoff=backoff,
+            rng=random.Random(),
+            scope=scope,
         )
     return Sender(
         outbox=outbox,
@@ -151,6 +183,7 @@ def make_sender(settings: Settings, outbox: Outbox, environ: Mapping[str, str]) 
         rng=random.Random(),
         limit=RateLimit(settings.sei.max_per_minute),
         multipart=_multipart(settings),
+        scope=scope,
     )
 
 
@@ -184,6 +217,8 @@ def submit(
     settings: Settings,
     state: BuildState | None,
     *,
+    destination: Destination | None,
+    queued_by: str = "agent",
     invalid: tuple[str, ...] = (),
 ) -> Submission:
     """The one door from a built report to the outbox, for `parse --post`, the daemon and
@@ -197,7 +232,9 @@ def submit(
     if refusal is not None:
         return Submission(refused=refusal)
     attachment = report.attachment() if _multipart(settings) else None
-    queued = outbox.enqueue(report.payload, attachment)
+    queued = outbox.enqueue(
+        report.payload, attachment, destination=destination, queued_by=queued_by
+    )
     if state is not None:
         report.remember(state)
     return Submission(queued=queued)
