@@ -10,7 +10,8 @@ runs later and decides what is kept. Tests assert on what it stored, never on wh
   drops every stage of that post;
 - names are cut to 50 characters, stage descriptions to 200, step descriptions to 50;
 - times and durations are stored in whole seconds;
-- CI→CD correlation looks at `type = container` artifacts only, in one of three modes.
+- CI→CD correlation looks at `type = container` artifacts only, in one of three modes;
+- test rows come only from a multipart post's nested zip (`sei_tests.py`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from .sei_tests import TestRow, read_junit_zip
 
 RunKey = tuple[str, str, int]
 MODES = ("name_qualifier", "name_qualifier_location", "hash")
@@ -124,7 +127,13 @@ class StoredRun:
     artifacts: list[StoredArtifact] = field(default_factory=list)
     stages: dict[str, StoredStage] = field(default_factory=dict)
     posts: int = 1
-    test_cases: int = 0  # rows of SEI's test tables (the multipart transport only)
+    # SEI's test table (the multipart transport only), by `classname.name`: first write wins.
+    tests: dict[str, TestRow] = field(default_factory=dict)
+    skipped_files: list[str] = field(default_factory=list)  # what the processor logged
+
+    @property
+    def test_cases(self) -> int:
+        return len(self.tests)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -136,6 +145,7 @@ class StoredRun:
             "duration_s": self.duration_s,
             "posts": self.posts,
             "test_cases": self.test_cases,
+            "tests": [vars(row) for row in self.tests.values()],
             "artifacts": [vars(a) for a in self.artifacts],
             "stages": [
                 {
@@ -254,17 +264,21 @@ class SeiStore:
                 stage.steps = {**old.steps, **stage.steps}
             run.stages[stage.id] = stage
 
-    def add_tests(self, doc: dict[str, Any], count: int) -> None:
-        """The test cases of a multipart post's zip, into the run's test tables (replaced on a
-        re-post, like its artifacts)."""
+    def add_tests(self, doc: dict[str, Any], file_part: bytes | None) -> None:
+        """A multipart post's zip, into the run's test table: rows from the nested zip's
+        top-level `<testsuite>` files, a bad file skipped, the first write of a test kept."""
         key = (
             str(doc.get("instance_guid")),
             str(doc.get("job_full_name")),
             int(doc.get("build_number") or 0),
         )
         run = self.runs.get(key)
-        if run is not None:
-            run.test_cases = count
+        if run is None or not file_part:
+            return
+        rows, skipped = read_junit_zip(file_part)
+        run.skipped_files.extend(skipped)
+        for row in rows:
+            run.tests.setdefault(row.key, row)  # UNIQUE ... ON CONFLICT DO NOTHING
 
     def record_harness_cd(self, guid: str, job: str, number: int, image: str) -> RunKey:
         """A deployment as Harness CD records it: the image split by SEI's pattern, no hash."""

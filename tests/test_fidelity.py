@@ -416,7 +416,8 @@ def test_multipart_transport_fills_the_test_tables(run_cli, tmp_path: Path, sei:
 
 
 def test_multipart_zip_is_bounded(tmp_path: Path) -> None:
-    """The zip holds JUnit reports only, up to its cap; what does not fit is left out."""
+    """The zip holds JUnit suites only (flat, in the nested zip SEI reads), up to its cap;
+    what does not fit is left out."""
     import io as _io
     import zipfile
 
@@ -435,12 +436,13 @@ def test_multipart_zip_is_bounded(tmp_path: Path) -> None:
         ws, load_parsers(), load_settings(None, {}), given=Given(), environ={},
         hostname="h", now_ms=1_795_165_200_000,
     )  # fmt: skip
-    whole = report.attachment()
-    assert whole is not None
-    assert sorted(zipfile.ZipFile(_io.BytesIO(whole)).namelist()) == [
-        f"test-results/TEST-{n}.xml" for n in range(3)
-    ]
-    size = (ws / "test-results" / "TEST-0.xml").stat().st_size
-    capped = report.attachment(cap=size * 2)
-    assert capped is not None
-    assert len(zipfile.ZipFile(_io.BytesIO(capped)).namelist()) == 2
+    def inner(data: bytes | None) -> zipfile.ZipFile:
+        assert data is not None
+        outer = zipfile.ZipFile(_io.BytesIO(data))
+        assert outer.namelist() == ["levelops_junit_reports.zip"]
+        return zipfile.ZipFile(_io.BytesIO(outer.read("levelops_junit_reports.zip")))
+
+    whole = inner(report.attachment())
+    assert sorted(whole.namelist()) == ["TEST-0_0.xml", "TEST-1_1.xml", "TEST-2_2.xml"]
+    size = whole.getinfo("TEST-0_0.xml").file_size
+    assert len(inner(report.attachment(cap=size * 2)).namelist()) == 2

@@ -5,8 +5,6 @@ The CLI and the daemon both report builds through here.
 
 from __future__ import annotations
 
-import io
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,11 +16,11 @@ from sei_watch.errors import ConfigError, SeiWatchError
 from sei_watch.logs import get_logger
 from sei_watch.plugins import Registry
 from sei_watch.records import ParseProblem, SuiteSummary
-from sei_watch.safeio import read_under
 from sei_watch.scan import ScanResult, scan
 from sei_watch.validation import validate
 
 from .assemble import Assembly, AssemblyInput, assemble
+from .testzip import junit_zip
 
 __all__ = ["Given", "Report", "build_report", "report_watched", "require_instance"]
 
@@ -83,28 +81,14 @@ class Report:
         return None
 
     def attachment(self, *, cap: int = MAX_ATTACHMENT) -> bytes | None:
-        """The build's JUnit reports in one zip, as the SEI Jenkins plugin sends them for SEI's
-        test tables (the multipart transport); read through the scan's own safe I/O, at most
-        `cap` bytes of reports, the rest left out and logged. None when there is none."""
-        root = self.scan.root
+        """The build's JUnit suites in the zip SEI's processor stores test rows from (the
+        multipart transport; `testzip.py`), read through the scan's own safe I/O, at most `cap`
+        bytes of suites. None when there is none. A report left out is logged with why."""
         sources = sorted({r.source for r in self.scan.records if isinstance(r, SuiteSummary)})
-        buf, used, left_out = io.BytesIO(), 0, 0
-        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-            for rel in sources:
-                try:
-                    data = read_under(root, root / rel, max_bytes=cap)
-                except SeiWatchError:
-                    continue
-                if b"<testsuite" not in data[:4096]:
-                    continue  # not JUnit (CTest, Robot, a log's tests): SEI reads JUnit only
-                if used + len(data) > cap:
-                    left_out += 1
-                    continue
-                used += len(data)
-                zf.writestr(rel, data)
-        if left_out:
-            log.warning("attachment.capped", key=self.key, left_out=left_out, cap_bytes=cap)
-        return buf.getvalue() if used else None
+        data, problems = junit_zip(self.scan.root, sources, cap=cap)
+        for prob in problems:
+            log.warning("tests.left_out", key=self.key, path=prob.path, reason=prob.reason)
+        return data
 
     def remember(self, state: BuildState) -> None:
         """Once queued: this build's HEAD is the start of the job's next commit range."""

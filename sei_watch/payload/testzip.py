@@ -1,0 +1,159 @@
+"""The `file` part of a multipart post, shaped so that SEI's processor stores the test rows.
+
+SEI reads test rows only from a zip named `levelops_junit_reports.zip` at the root of the zip
+it is sent, and only from that inner zip's top-level files, each mapped onto ONE `<testsuite>`
+whose `time` values must parse as a Java `Float` and whose `name` must be set. So every suite
+of every JUnit report becomes its own flat, uniquely named file: a `<testsuites>` file is
+split, times are rewritten as plain decimals (Surefire's `1,503.2` would lose the whole file),
+a nameless suite takes its file's name, and a report that does not parse to its end is left
+out with a reason. Output, properties and long messages are not sent (they are not stored, and
+a body over 500,000 characters may be sent only once every 10 s). The user's files are read,
+never changed.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from lxml import etree
+
+from sei_watch.durations import parse_time
+from sei_watch.errors import SeiWatchError
+from sei_watch.records import ParseProblem
+from sei_watch.safeio import read_under
+
+__all__ = ["NESTED", "junit_zip"]
+
+NESTED = "levelops_junit_reports.zip"
+_OUTCOMES = ("failure", "error", "skipped")
+_MESSAGE_MAX = 1000
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _seconds(raw: str | None) -> float | None:
+    if raw is None or not raw.strip():
+        return None
+    t = parse_time(raw)
+    return None if t.bad or t.negative else t.seconds
+
+
+def _decimal(value: float) -> str:
+    return f"{value:.3f}"
+
+
+def _suite(elem: etree._Element, fallback: str) -> bytes:
+    """One `<testsuite>` holding `elem`'s own test cases, as the mapper reads it."""
+    name = elem.get("name") or fallback
+    out = etree.Element("testsuite", name=name)
+    counts = dict.fromkeys(_OUTCOMES, 0)
+    total = 0.0
+    cases = elem.findall("testcase")
+    for case in cases:
+        row = etree.SubElement(
+            out,
+            "testcase",
+            classname=case.get("classname") or name,
+            name=case.get("name") or "",
+        )
+        seconds = _seconds(case.get("time"))
+        if seconds is not None:
+            row.set("time", _decimal(seconds))
+            total += seconds
+        for kind in _OUTCOMES:
+            found = case.find(kind)
+            if found is None:
+                continue
+            counts[kind] += 1
+            child = etree.SubElement(row, kind)
+            for attr in ("message", "type"):
+                if found.get(attr):
+                    child.set(attr, (found.get(attr) or "")[:_MESSAGE_MAX])
+            child.text = (found.text or "")[:_MESSAGE_MAX] or None
+            break
+    stated = _seconds(elem.get("time"))
+    out.set("tests", str(len(cases)))
+    out.set("failures", str(counts["failure"]))
+    out.set("errors", str(counts["error"]))
+    out.set("skipped", str(counts["skipped"]))
+    out.set("time", _decimal(stated if stated is not None else total))
+    return bytes(etree.tostring(out, xml_declaration=True, encoding="UTF-8"))
+
+
+def _suites(data: bytes, fallback: str) -> Iterator[bytes]:
+    """Every suite of a report that holds test cases; a report that does not parse to its
+    end raises ValueError (a partial file would send a partial run's rows for good)."""
+    events = etree.iterparse(
+        io.BytesIO(data),
+        events=("end",),
+        tag="testsuite",
+        resolve_entities=False,
+        load_dtd=False,
+        no_network=True,
+        huge_tree=False,
+        remove_comments=True,
+    )
+    found: list[bytes] = []
+    try:
+        for _, elem in events:
+            if elem.find("testcase") is not None:
+                found.append(_suite(elem, fallback))
+            for case in elem.findall("testcase"):
+                elem.remove(case)  # bounded memory: a suite's cases are written, then gone
+    except etree.XMLSyntaxError as exc:
+        raise ValueError(f"does not parse to its end ({exc.msg})") from exc
+    yield from found
+
+
+def junit_zip(
+    root: Path, sources: list[str], *, cap: int
+) -> tuple[bytes | None, list[ParseProblem]]:
+    """The outer zip (holding the nested one) and the reports left out, each with why."""
+    inner = io.BytesIO()
+    problems: list[ParseProblem] = []
+    used, left_out = 0, 0
+    names: set[str] = set()
+    with zipfile.ZipFile(inner, "w", zipfile.ZIP_DEFLATED) as zf:
+        for rel in sources:
+            try:
+                data = read_under(root, root / rel, max_bytes=cap)
+            except SeiWatchError:
+                continue
+            if b"<testsuite" not in data[:4096]:
+                continue  # not JUnit (CTest, Robot, a log's tests)
+            stem = _SAFE_NAME.sub("_", Path(rel).stem)[:80] or "report"
+            try:
+                suites = list(_suites(data, Path(rel).stem))
+            except ValueError as exc:
+                problems.append(
+                    ParseProblem(
+                        path=rel, reason=f"not sent to SEI's test table: {exc}", parser="multipart"
+                    )
+                )
+                continue
+            for xml in suites:
+                if used + len(xml) > cap:
+                    left_out += 1
+                    continue
+                name = f"{stem}_{len(names)}.xml"
+                names.add(name)
+                zf.writestr(name, xml)
+                used += len(xml)
+    if left_out:
+        problems.append(
+            ParseProblem(
+                path=".",
+                reason=f"{left_out} test suites over the {cap}-byte cap not sent to SEI's "
+                "test table",
+                parser="multipart",
+            )
+        )
+    if not used:
+        return None, problems
+    outer = io.BytesIO()
+    with zipfile.ZipFile(outer, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr(NESTED, inner.getvalue())
+    return outer.getvalue(), problems

@@ -1,0 +1,194 @@
+"""SEI's test table, as the stand-in models its processor (`tests/sei_tests.py`): what the
+multipart transport must send for test rows to arrive, asserted on what was STORED."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from sei_watch.status import ExitStatus
+
+from .conftest_sei import API_KEY, GUID
+from .paths import ROOT
+from .sei_server import StandIn
+from .sei_tests import NESTED, read_junit_zip
+
+EXAMPLES = ROOT / "examples"
+
+
+def _config(tmp: Path, url: str) -> Path:
+    cfg = tmp / "mp.toml"
+    cfg.write_text(
+        f'[sei]\nurl = "{url}"\ninstance_guid = "{GUID}"\ninstance_name = "agents"\n'
+        f'transport = "multipart"\nread_timeout = 2.0\nbackoff_cap = 0.2\n'
+        f'[state]\ndir = "{tmp / "state"}"\n'
+    )
+    return cfg
+
+
+def _post(run_cli, ws: Path, cfg: Path, number: int) -> None:
+    res = run_cli(
+        "parse", str(ws), "--post", "--timeout", "10", "--config", str(cfg),
+        "--set", f"build_number={number}", "--set", "job_full_name=shop/ci",
+    )  # fmt: skip
+    assert res.status in (ExitStatus.OK, ExitStatus.PROBLEMS), res.err
+
+
+def _run(sei: StandIn):  # type: ignore[no-untyped-def]
+    (run,) = sei.store.runs.values()
+    return run
+
+
+def _zip_of(files: dict[str, bytes]) -> bytes:
+    inner, outer = io.BytesIO(), io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    with zipfile.ZipFile(outer, "w") as zf:
+        zf.writestr(NESTED, inner.getvalue())
+    return outer.getvalue()
+
+
+def test_the_model_reads_only_flat_testsuite_files_of_the_nested_zip() -> None:
+    """The stand-in's processor: a `<testsuites>` root gives no row, a Surefire `1,503.2`
+    time loses its file, a nameless suite fails its insert, a file in a folder is never seen,
+    and a zip without the nested one stores nothing."""
+    good = b'<testsuite name="s" time="1.5"><testcase classname="a" name="t" time="1"/></testsuite>'
+    rows, skipped = read_junit_zip(
+        _zip_of(
+            {
+                "good.xml": good,
+                "wrapped.xml": b"<testsuites>" + good + b"</testsuites>",
+                "grouped.xml": good.replace(b'time="1.5"', b'time="1,503.2"'),
+                "nameless.xml": good.replace(b' name="s"', b""),
+                "dir/deep.xml": good,
+            }
+        )
+    )
+    assert [(r.suite, r.key) for r in rows] == [("s", "a.t")]
+    assert any("1,503.2" in s for s in skipped)
+    assert any("not-null" in s for s in skipped)
+    flat = io.BytesIO()
+    with zipfile.ZipFile(flat, "w") as zf:
+        zf.writestr("TEST-a.xml", good)
+    assert read_junit_zip(flat.getvalue())[0] == []
+
+
+def test_maven_flaky_test_rows_arrive_with_their_grouped_times(
+    run_cli, tmp_path: Path, sei: StandIn
+) -> None:
+    """The maven-flaky example over multipart: every test case of both reports is a stored
+    row, those of the `1,503.2` file included, with their times as numbers."""
+    ws = tmp_path / "maven-flaky"
+    shutil.copytree(EXAMPLES / "maven-flaky", ws)
+    _post(run_cli, ws, _config(tmp_path, sei.url), 11)
+    run = _run(sei)
+    expected = {
+        f"{c.get('classname')}.{c.get('name')}"
+        for f in (ws / "target" / "surefire-reports").glob("*.xml")
+        for c in etree.parse(str(f)).getroot().iter("testcase")
+    }
+    assert set(run.tests) == expected, run.skipped_files
+    assert run.tests["com.example.shop.InventoryClientTest.reservesStock"].time_s == 1200.5
+    assert run.skipped_files == []
+    # The user's files are never touched.
+    assert (
+        'time="1,503.2"'
+        in (
+            ws / "target/surefire-reports/TEST-com.example.shop.InventoryClientTest.xml"
+        ).read_text()
+    )
+
+
+def test_testsuites_roots_nameless_suites_and_broken_files(
+    run_cli, tmp_path: Path, sei: StandIn
+) -> None:
+    """A pytest-style `<testsuites>` file is split into its suites, a nameless suite is named
+    after its file, and a report cut off mid-way is left out without costing the others."""
+    ws = tmp_path / "ws"
+    (ws / "reports").mkdir(parents=True)
+    (ws / "reports" / "pytest.xml").write_text(
+        '<testsuites><testsuite name="pytest" tests="2" time="0.5">'
+        '<testcase classname="tests.test_a" name="test_one" time="0.25"/>'
+        '<testcase classname="tests.test_a" name="test_two" time="0.25">'
+        '<failure message="boom">trace</failure></testcase></testsuite>'
+        '<testsuite name="other" tests="1"><testcase classname="tests.test_b" name="test_x"/>'
+        "</testsuite></testsuites>"
+    )
+    (ws / "reports" / "go.xml").write_text(
+        '<testsuite tests="1"><testcase classname="pkg" name="TestGo" time="0.1"/></testsuite>'
+    )
+    (ws / "reports" / "cut.xml").write_text(
+        '<testsuite name="cut" tests="3"><testcase classname="c" name="a"/><testcase classn'
+    )
+    _post(run_cli, ws, _config(tmp_path, sei.url), 12)
+    run = _run(sei)
+    assert set(run.tests) == {
+        "tests.test_a.test_one", "tests.test_a.test_two", "tests.test_b.test_x", "pkg.TestGo"
+    }  # fmt: skip
+    assert run.tests["tests.test_a.test_two"].status == "FAILED"
+    assert run.tests["pkg.TestGo"].suite == "go"
+    assert run.skipped_files == []
+
+
+def test_a_repost_keeps_the_first_row_of_each_test(run_cli, tmp_path: Path, sei: StandIn) -> None:
+    """Rows are first-write-wins per `classname.name`: a re-post of the same run with a
+    changed outcome keeps the stored row and adds only new tests."""
+    ws = tmp_path / "ws"
+    (ws / "r").mkdir(parents=True)
+    report = ws / "r" / "TEST-x.xml"
+    report.write_text('<testsuite name="x"><testcase classname="x" name="a"/></testsuite>')
+    cfg = _config(tmp_path, sei.url)
+    _post(run_cli, ws, cfg, 13)
+    report.write_text(
+        '<testsuite name="x"><testcase classname="x" name="a"><failure/></testcase>'
+        '<testcase classname="x" name="b"/></testsuite>'
+    )
+    _post(run_cli, ws, cfg, 13)
+    run = _run(sei)
+    assert run.tests["x.a"].status == "PASSED"
+    assert set(run.tests) == {"x.a", "x.b"}
+
+
+def test_a_key_without_the_admin_role_still_delivers_the_run(run_cli, tmp_path: Path) -> None:
+    """Multipart needs an ADMIN key: on its 403 the payload goes to /v1/custom-cicd instead
+    (the run kept, its tests dropped), the next builds too, and nothing is held."""
+    sei = StandIn(API_KEY, instances={GUID: "agents"}, admin=False).start()
+    try:
+        ws = tmp_path / "maven-flaky"
+        shutil.copytree(EXAMPLES / "maven-flaky", ws)
+        cfg = _config(tmp_path, sei.url)
+        res = run_cli(
+            "parse", str(ws), "--post", "--timeout", "10", "--config", str(cfg),
+            "--set", "build_number=14", "--set", "job_full_name=shop/ci",
+        )  # fmt: skip
+        assert res.status in (ExitStatus.OK, ExitStatus.PROBLEMS), res.err
+        assert "admin" in res.err.lower()
+        (run,) = sei.store.runs.values()
+        assert run.test_cases == 0
+        assert run.stages
+    finally:
+        sei.stop()
+
+
+@pytest.mark.parametrize("size", [600_000])
+def test_large_bodies_are_limited_by_the_model(size: int) -> None:
+    """The model refuses a second body over 500,000 characters within 10 s with a 429."""
+    import requests
+
+    sei = StandIn(API_KEY, instances={GUID: "agents"}).start()
+    try:
+        body = b'{"pad": "' + b"x" * size + b'"}'
+        headers = {"Authorization": f"ApiKey {API_KEY}", "Content-Type": "application/json"}
+        first = requests.post(f"{sei.url}/v1/custom-cicd", data=body, headers=headers, timeout=5)
+        second = requests.post(f"{sei.url}/v1/custom-cicd", data=body, headers=headers, timeout=5)
+        assert first.status_code == 400  # malformed for SEI, but counted as a large request
+        assert second.status_code == 429
+        assert "Retry-After" not in second.headers
+    finally:
+        sei.stop()
