@@ -23,6 +23,13 @@ from .schema import (
 __all__ = ["validate"]
 
 _MIN_EPOCH_MS: Final = 100_000_000_000  # 1973 in ms; anything smaller is seconds by mistake
+# SEI stores run times in Java longs and rejects nothing, but no build runs outside this range.
+_EARLIEST_MS: Final = 946_684_800_000  # 2000-01-01
+_LATEST_MS: Final = 4_102_444_800_000  # 2100-01-01
+_JAVA_LONG: Final = 2**63 - 1
+# Longer names are not a CI's: SEI's tables index them, and a 10 MB name is a broken build.
+_TEXT_LIMIT: Final = 1024
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 
 _SHA = re.compile(r"[0-9a-f]{40}\Z")
 
@@ -98,9 +105,26 @@ def validate(payload: Mapping[str, Any]) -> list[str]:
     for key in ("start_time", "duration", "build_number"):
         if not is_int(payload.get(key)) or payload[key] < 0:
             out.append(f"$.{key}: required, a whole number >= 0")
+        elif payload[key] > _JAVA_LONG:
+            out.append(f"$.{key}: {payload[key]} is past SEI's range (a Java long, 2^63-1)")
     start = payload.get("start_time")
     if is_int(start) and 0 < start < _MIN_EPOCH_MS:
         out.append(f"$.start_time: {start} looks like seconds; SEI wants epoch milliseconds")
+    elif is_int(start) and start and not _EARLIEST_MS <= start < _LATEST_MS:
+        out.append(f"$.start_time: {start} is not a time between 2000 and 2100")
+    duration = payload.get("duration")
+    if is_int(duration) and duration > _LATEST_MS - _EARLIEST_MS:
+        out.append(f"$.duration: {duration} ms is longer than a century")
+    guid = payload.get("instance_guid")
+    if isinstance(guid, str) and guid.strip() and not _UUID.match(guid):
+        out.append(
+            f"$.instance_guid: {guid[:60]!r} is not a UUID; SEI drops the run "
+            "(UUID.fromString); `sei-watch register` creates an instance and prints its GUID"
+        )
+    for key, typ in FIELD_TYPES.items():
+        value = payload.get(key)
+        if typ is str and isinstance(value, str) and len(value) > _TEXT_LIMIT:
+            out.append(f"$.{key}: {len(value)} characters, the limit is {_TEXT_LIMIT}")
     for key, typ in FIELD_TYPES.items():
         checked_above = key in REQUIRED or typ is int
         if key in payload and not checked_above and not isinstance(payload[key], typ):

@@ -436,6 +436,7 @@ def test_multipart_zip_is_bounded(tmp_path: Path) -> None:
         ws, load_parsers(), load_settings(None, {}), given=Given(), environ={},
         hostname="h", now_ms=1_795_165_200_000,
     )  # fmt: skip
+
     def inner(data: bytes | None) -> zipfile.ZipFile:
         assert data is not None
         outer = zipfile.ZipFile(_io.BytesIO(data))

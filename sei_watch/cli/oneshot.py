@@ -4,6 +4,7 @@ the job can keep it as an artifact and `sei-watch outbox import` can queue it an
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -58,6 +59,10 @@ def usable_state(settings: Settings, environ: Mapping[str, str]) -> tuple[Settin
     xdg = environ.get("XDG_STATE_HOME") or (str(Path(home) / ".local" / "state") if home else "")
     candidates = [Path(xdg) / "sei-watch"] if xdg else []
     candidates.append(Path(tempfile.gettempdir()) / f"sei-watch-{os.geteuid()}")
+    usual = candidates[-1]
+    if not _owned_dir(usual):
+        # Someone else made (or planted) the usual temp name: a fresh private one instead.
+        candidates[-1] = Path(tempfile.mkdtemp(prefix=f"sei-watch-{os.geteuid()}-"))
     for place in candidates:
         if _owned_dir(place):
             note = (
@@ -80,17 +85,32 @@ def undelivered_path(chosen: Path | None, payload: Mapping[str, Any]) -> Path:
     return Path(f"sei-watch-undelivered-{job}-{payload.get('build_number', 0)}.json")
 
 
-def save_payload(payload: Mapping[str, Any], path: Path) -> None:
-    """Write the payload for later import, atomically and readable by its owner only (it names
-    the build, its commits and parameters; it never holds the API key)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(payload, fh, ensure_ascii=False, indent=1)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+def save_payload(payload: Mapping[str, Any], path: Path) -> Path:
+    """Write the payload for later import, readable by its owner only (it names the build, its
+    commits and parameters; it never holds the API key), and return where it went. The temp
+    file has a random name and is created exclusively, never through a link someone planted;
+    where the directory refuses it (read-only, full), $TMPDIR takes it."""
+    text = json.dumps(payload, ensure_ascii=False, indent=1) + "\n"
+    try:
+        _write_new(path, text)
+    except OSError:
+        path = Path(tempfile.mkdtemp(prefix="sei-watch-undelivered-")) / path.name
+        _write_new(path, text)
+    return path
+
+
+def _write_new(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def load_payloads(path: Path) -> list[dict[str, Any]]:
@@ -101,6 +121,8 @@ def load_payloads(path: Path) -> list[dict[str, Any]]:
         doc = json.loads(raw)
     except ValueError as exc:
         raise ConfigError(f"{path}: not JSON: {exc}") from exc
+    except RecursionError as exc:  # `[[[[...` 100k deep: the decoder recurses per level
+        raise ConfigError(f"{path}: nested too deeply to be a saved payload") from exc
     items = doc if isinstance(doc, list) else [doc]
     out = []
     for n, item in enumerate(items):

@@ -47,7 +47,7 @@ def post(
     if sent == ExitStatus.NOT_DELIVERED:
         # The runner may be gone before any retry: keep the payload where the job can save it.
         path = undelivered_path(args.save_undelivered, payload)
-        save_payload(payload, path)
+        path = save_payload(payload, path)
         io.stderr.write(
             f"sei-watch: not delivered within {args.timeout:g} s; the payload is saved in "
             f"{path}: keep it as a job artifact, and `sei-watch outbox import {path.name}` "
