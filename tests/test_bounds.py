@@ -100,7 +100,6 @@ def test_outbox_import_of_a_deep_file_is_a_clear_error(
     assert "Traceback" not in res.err
 
 
-
 def test_a_planted_link_at_the_temp_name_never_stops_the_save(tmp_path: Path) -> None:
     """A symlink planted at the old fixed temp name (`.NAME.tmp`) neither breaks the save nor
     is written through; a directory that refuses the file sends it to $TMPDIR instead."""

@@ -30,7 +30,7 @@ class Io:
 
 
 def settings_for(args: argparse.Namespace, io: Io) -> Settings:
-    """The config the command names, else ./sei-watch.toml, else /etc/sei-watch/config.toml."""
+    """The config the command names, else $SEI_WATCH_CONFIG, else /etc/sei-watch/config.toml."""
     from sei_watch.config import find_config, load_settings  # noqa: PLC0415  (lazy: see cli.py)
 
     return load_settings(find_config(args.config, io.environ), io.environ)

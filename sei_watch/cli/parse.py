@@ -21,6 +21,7 @@ from sei_watch.show import dump_json, record_json, render_html, render_text, vis
 from sei_watch.status import ExitStatus
 
 from .args import parse_assignment
+from .ciout import soft_warning, step_summary
 from .io import Io, registry_for, settings_for, use_color
 from .oneshot import soft_fail_on, usable_state
 
@@ -98,17 +99,42 @@ def _explain(io: Io, report: Report, *, as_json: bool) -> None:
         io.stdout.write(f"note: {visible(note)}\n")
 
 
+_WHY = {
+    ExitStatus.PROBLEMS: "some files could not be read (listed above)",
+    ExitStatus.USAGE: "the configuration is not usable (see above)",
+    ExitStatus.INVALID_PAYLOAD: "SEI would not store this build (see above)",
+    ExitStatus.NOT_DELIVERED: "SEI was not reached in time; the payload is saved (see above)",
+}
+
+
 def cmd_parse(args: argparse.Namespace, io: Io) -> ExitStatus:
-    """Parse a workspace into the payload SEI would receive, and show it (and post it)."""
-    status, posted = _cmd_parse(args, io)
+    """Parse a workspace into the payload SEI would receive, and show it (and post it).
+
+    With --soft-fail (or SEI_WATCH_SOFT_FAIL) the step never fails the job: a missing key or
+    GUID, a bad URL, an unwritable directory, SEI down or refusing, all exit 0 with one
+    warning; only a usage error in the command line itself (argparse's) stays non-zero."""
     soft = soft_fail_on(args.soft_fail, io.environ)
-    failed = status in (ExitStatus.PROBLEMS, ExitStatus.NOT_DELIVERED) or (
-        posted and status == ExitStatus.INVALID_PAYLOAD
-    )
-    if soft and failed:
-        io.stderr.write(f"sei-watch: --soft-fail: exit 0 instead of {int(status)}\n")
+    try:
+        status, _ = _cmd_parse(args, io)
+    except (SeiWatchError, OSError) as exc:
+        if not soft:
+            raise
+        why = str(exc) if isinstance(exc, SeiWatchError) else f"{type(exc).__name__}: {exc}"
+        soft_warning(io, f"the build was not reported to SEI: {why}")
+        step_summary(io, [f"not reported: {why}"])
+        return ExitStatus.OK
+    if args.post:
+        step_summary(io, [_outcome(status)])
+    if soft and status != ExitStatus.OK:
+        soft_warning(io, f"{_outcome(status)} (exit {int(status)} without --soft-fail)")
         return ExitStatus.OK
     return status
+
+
+def _outcome(status: ExitStatus) -> str:
+    if status == ExitStatus.OK:
+        return "the build was delivered to SEI"
+    return f"the build was not fully reported: {_WHY.get(status, f'exit {int(status)}')}"
 
 
 def _cmd_parse(args: argparse.Namespace, io: Io) -> tuple[ExitStatus, bool]:

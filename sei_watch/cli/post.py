@@ -9,6 +9,7 @@ from dataclasses import replace
 from sei_watch.config import Settings
 from sei_watch.context import BuildState
 from sei_watch.deliver import destination_for, open_outbox, submit
+from sei_watch.errors import ConfigError
 from sei_watch.payload import Report
 from sei_watch.show import visible
 from sei_watch.status import ExitStatus
@@ -24,8 +25,13 @@ def post(
     io: Io, settings: Settings, report: Report, state: BuildState | None, args: argparse.Namespace
 ) -> ExitStatus:
     payload = report.payload
-    # A malformed key or URL fails here, before anything is queued.
-    destination = destination_for(settings, io.environ)
+    # A missing or malformed key or URL fails here, before anything is queued; the payload is
+    # kept, as when SEI is down (a fork's pull request has no secrets).
+    try:
+        destination = destination_for(settings, io.environ)
+    except ConfigError as exc:
+        path = save_payload(payload, undelivered_path(args.save_undelivered, payload))
+        raise ConfigError(f"{exc}; the payload is saved in {path}") from exc
     outbox = open_outbox(settings)
     try:
         done = submit(outbox, report, settings, state, destination=destination, queued_by="job")
