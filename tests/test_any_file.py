@@ -68,6 +68,31 @@ def shaped(draw: st.DrawFn) -> bytes:
         f"image: {s}:{n}\n",
         f'{{"name": "{s}", "version": "{n}", "started": "{ts}", "modules": []}}',
         f"[INFO] Building {s} {n}\n[INFO] BUILD SUCCESS\n[INFO] Finished at: {ts}\n",
+        f'<TestRun xmlns="http://microsoft.com/schemas/VisualStudio/TeamTest/2010"><Results>'
+        f'<UnitTestResult testName="{s}" testId="{s}" duration="{n}" startTime="{ts}" '
+        f'outcome="{s}"/></Results><TestDefinitions><UnitTest id="{s}"><TestMethod '
+        f'className="{s}" name="{s}"/></UnitTest></TestDefinitions>'
+        f'<ResultSummary><Counters total="{n}"/></ResultSummary></TestRun>',
+        f'<test-run total="{n}"><test-suite type="TestFixture" name="{s}" result="Failed" '
+        f'site="TearDown"><test-case name="{s}" result="{s}" duration="{n}" label="{s}"/>'
+        "</test-suite></test-run>",
+        f'<test-results total="{n}" not-run="{n}"><test-suite name="{s}"><results>'
+        f'<test-case name="{s}" executed="{s}" result="{s}" time="{n}"/></results>'
+        "</test-suite></test-results>",
+        f'<assemblies><assembly total="{n}"><collection name="{s}"><test name="{s}" '
+        f'type="{s}" time="{n}" result="{s}"/></collection></assembly></assemblies>',
+        f'{{"Time":"{ts}","Action":"run","Package":"{s}","Test":"{s}"}}\n'
+        f'{{"Time":"{ts}","Action":"fail","Package":"{s}","Test":"{s}","Elapsed":{n or 0}}}\n'
+        f'{{"Action":"build-fail","ImportPath":"{s}"}}\n',
+        f'{{"numFailedTestSuites": {n or 0}, "numTotalTests": {n or 0}, "testResults": [{{'
+        f'"name": "{s}", "startTime": {n or 0}, "assertionResults": [{{"status": "{s}", '
+        f'"fullName": "{s}", "duration": {n or 0}, "failureMessages": ["{s}"]}}]}}]}}',
+        f'{{"stats": {{"tests": {n or 0}, "start": "{ts}"}}, "tests": [{{"title": "{s}", '
+        f'"fullTitle": "{s} {s}", "duration": {n or 0}, "err": {{}}}}], "passes": [], '
+        f'"failures": [{{"title": "{s}", "err": {{"message": "{s}"}}}}], "pending": []}}',
+        f'{{"version": "3.{n}", "examples": [{{"status": "{s}", "file_path": "{s}", '
+        f'"run_time": {n or 0}, "exception": {{"message": "{s}"}}}}], '
+        f'"summary": {{"example_count": {n or 0}}}}} Coverage {s}',
     ]
     return draw(st.sampled_from(shapes)).encode("utf-8", "surrogatepass")
 
@@ -80,6 +105,11 @@ NAMES = {
     "k8s-images": "values.yaml",
     "jfrog-build-info": "build-info.json",
     "buildx-metadata": "metadata.json",
+    "trx": "results.trx",
+    "go-test-json": "go-test.json",
+    "jest-json": "jest.json",
+    "mocha-json": "mocha.json",
+    "rspec-json": "rspec.json",
 }
 
 

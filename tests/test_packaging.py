@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -21,11 +22,21 @@ from .paths import ROOT
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheel pip builds from this checkout (no network: hatchling is a test dependency)."""
+    """The wheel pip builds from this checkout (no network: setuptools is a test dependency)."""
     out = tmp_path_factory.mktemp("wheel")
+    # From a copy of the checkout's files (tracked, or new and not ignored): setuptools writes
+    # its egg-info into the tree it builds, and a stale one would hide new entry points.
+    src = tmp_path_factory.mktemp("src")
+    listed = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+    tracked = subprocess.run(listed, cwd=ROOT, capture_output=True, check=True).stdout
+    tracked = tracked.decode().split("\0")
+    for rel in filter(None, tracked):
+        if (ROOT / rel).is_file():
+            (src / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, src / rel)
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-         "-w", str(out), str(ROOT)],
+         "-w", str(out), str(src)],
         check=True, capture_output=True, text=True,
     )  # fmt: skip
     (path,) = out.glob("sei_watch-*.whl")
@@ -91,6 +102,7 @@ def test_editable_install_maps_the_parsers_folder(tmp_path: Path) -> None:
     importable from outside the checkout."""
     py, purelib = _fresh_venv(tmp_path)
     out = tmp_path / "editable"
+    existed = {name: (ROOT / name).exists() for name in ("build", "sei_watch.egg-info")}
     # The backend's own PEP 660 hook, as pip calls it (pip itself would want the network).
     built = subprocess.run(
         [sys.executable, "-c",
@@ -98,6 +110,9 @@ def test_editable_install_maps_the_parsers_folder(tmp_path: Path) -> None:
          str(out)],
         cwd=ROOT, check=True, capture_output=True, text=True,
     )  # fmt: skip
+    for leftover in ("build", "sei_watch.egg-info"):  # what the backend wrote in the tree
+        if not existed[leftover]:
+            shutil.rmtree(ROOT / leftover, ignore_errors=True)
     with zipfile.ZipFile(out / built.stdout.strip().splitlines()[-1]) as zf:
         zf.extractall(purelib)
     elsewhere = tmp_path / "elsewhere"

@@ -22,6 +22,8 @@ from sei_watch.schema import (
 
 from .suites import tests_stage
 
+MAX_RUN_MS = 100 * 365 * 86_400_000  # validation refuses a run longer than a century
+
 __all__ = ["Assembly", "AssemblyInput", "assemble"]
 
 _SEVERITY = {"SUCCESS": 0, "NOT_BUILT": 1, "UNSTABLE": 2, "ABORTED": 3, "FAILURE": 4}
@@ -214,6 +216,9 @@ def assemble(records: Iterable[Record], given: AssemblyInput) -> Assembly:
         else:
             p["duration"] = sum(s.duration_ms for s in all_stages)
             src["duration"] = "derived: the sum of the stage durations"
+        if p["duration"] > MAX_RUN_MS:  # files whose times claim centuries: not a build's
+            p["duration"] = 0
+            src["duration"] = "derived: 0 (the files' times add up to more than a century)"
     if "result" not in p:
         stated_by = next((f for f in facts if f.result), None)
         if stated_by is not None and stated_by.result is not None:
