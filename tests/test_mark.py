@@ -106,8 +106,9 @@ def test_parse_uses_marker_and_state_gives_the_commit_range(
     p1, p2 = sei.accepted
     assert p1["scm_commit_ids"] == [p1["scm_commit_ids"][0]]
     assert p2["scm_commit_ids"] == [c3, c2]
+    # GitLab builds every branch under one job name: the branch is part of SEI's job.
     assert (p2["job_full_name"], p2["build_number"], p2["branch_name"]) == (
-        "shop/cart/build",
+        "shop/cart/build/branches/main",
         902,
         "main",
     )

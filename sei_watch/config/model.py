@@ -64,6 +64,7 @@ class Settings:
     field_sources: Mapping[str, str] = field(default_factory=dict)  # where each field came from
     params: Mapping[str, str] = field(default_factory=dict)
     tests_stage: str = "Tests"
+    identity: str = "per-branch"  # [assemble] identity: "plain" keeps the CI's own job names
     parsers: Mapping[str, ParserSettings] = field(default_factory=dict)
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     max_file_bytes: int = DEFAULT_MAX_BYTES

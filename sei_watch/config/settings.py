@@ -45,7 +45,7 @@ _SECTIONS = {
     "relay",
 }
 _KEYS = {
-    "assemble": {"tests_stage"},
+    "assemble": {"tests_stage", "identity"},
     "scan": {"exclude", "max_file_bytes"},
     "parser": {"enabled", "globs", "options"},
 }
@@ -225,6 +225,12 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
     tests_stage = assemble.get("tests_stage", "Tests")
     if not isinstance(tests_stage, str) or not tests_stage.strip():
         raise ConfigError(f"{where}: [assemble] tests_stage must be a non-empty string")
+    identity = assemble.get("identity", "per-branch")
+    if identity not in ("per-branch", "plain"):
+        raise ConfigError(
+            f'{where}: [assemble] identity must be "per-branch" (one SEI job per branch and '
+            f'matrix leg, one run per attempt) or "plain" (the CI\'s own names), not {identity!r}'
+        )
     exclude = scan.get("exclude", list(DEFAULT_EXCLUDE))
     if not isinstance(exclude, list) or not all(isinstance(g, str) for g in exclude):
         raise ConfigError(f"{where}: [scan] exclude must be a list of strings")
@@ -275,6 +281,7 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
         field_sources=field_sources,
         params=params,
         tests_stage=tests_stage,
+        identity=identity,
         parsers=parsers,
         exclude=tuple(exclude),
         max_file_bytes=max_bytes,

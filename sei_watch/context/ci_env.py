@@ -36,6 +36,8 @@ _OVERRIDES = {
     "SEI_PR": "pr",
     "SEI_START_TIME": "start",
     "SEI_SCM_COMMIT_IDS": "commits",
+    "SEI_MATRIX": "matrix",  # a matrix leg's values (`toJSON(matrix)`): see identity.py
+    "SEI_JOB_INDEX": "job_index",  # or its index (`strategy.job-index`)
 }
 
 

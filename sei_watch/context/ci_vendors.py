@@ -125,6 +125,7 @@ VENDORS: tuple[Vendor, ...] = (
                 "BUILD_DEFINITIONNAME",
             ),
             "build_number": ("BUILD_BUILDID",),
+            "attempt": ("SYSTEM_JOBATTEMPT",),
             "build_id": ("BUILD_BUILDNUMBER",),
             "build_url": (
                 "{SYSTEM_TEAMFOUNDATIONCOLLECTIONURI}{SYSTEM_TEAMPROJECT}/_build/"
@@ -171,6 +172,7 @@ VENDORS: tuple[Vendor, ...] = (
                 "{BUILDKITE_ORGANIZATION_SLUG}/{BUILDKITE_PIPELINE_SLUG}",
             ),
             "build_number": ("BUILDKITE_BUILD_NUMBER",),
+            "retry_count": ("BUILDKITE_RETRY_COUNT",),
             "build_id": ("BUILDKITE_BUILD_ID",),
             "build_url": ("{BUILDKITE_BUILD_URL}#{BUILDKITE_JOB_ID}", "BUILDKITE_BUILD_URL"),
             "commit": ("BUILDKITE_COMMIT",),

@@ -14,7 +14,8 @@ from sei_watch.logs import get_logger
 from sei_watch.schema import FIELD_TYPES, is_provisional, normalise_result
 
 from .ci_env import CiFacts, detect, trigger_chain
-from .gitinfo import clean_url
+from .gitinfo import clean_url, normalise_branch
+from .identity import attempt_number, job_suffix
 from .jenkins_names import from_environment
 from .marker import read_marker
 
@@ -52,6 +53,7 @@ class BuildContext:
     branch_hint: tuple[str, str] | None = None
     extra_repos: list[Path] = field(default_factory=list)
     provisional: str | None = None  # "CI_JOB_STATUS=running": the build has not finished
+    identity: str = "per-branch"  # or "plain": the CI's own job names and numbers
 
     def put(self, key: str, value: Any, source: str) -> None:
         if value not in (None, "", []):
@@ -90,10 +92,23 @@ def _from_ci(ctx: BuildContext, ci: CiFacts, origin: str) -> None:
         return f"{origin}:{src.get(name, name)}" if origin else src.get(name, name)
 
     ctx.put("pipeline", v.get("pipeline"), s("pipeline"))
-    ctx.put("job_full_name", v.get("job"), s("job"))
-    ctx.put("qualified_name", v.get("job"), s("job"))
-    if v.get("build_number", "").isdigit():
-        ctx.put("build_number", int(v["build_number"]), s("build_number"))
+    job, number, how = v.get("job"), v.get("build_number", ""), ""
+    if ctx.identity == "per-branch" and job and "SEI_JOB_FULL_NAME" not in s("job"):
+        branch = normalise_branch(v.get("branch")) if v.get("branch") else None
+        suffix = job_suffix(ci.vendor, branch, v.get("matrix"), v.get("job_index"))
+        job, how = job + suffix, " (+ leg and branch: identity.py)" if suffix else ""
+    ctx.put("job_full_name", job, s("job") + how)
+    ctx.put("qualified_name", job, s("job") + how)
+    if number.isdigit():
+        attempt = v.get("attempt")
+        if v.get("retry_count", "").isdigit():  # Buildkite counts retries from 0
+            attempt = str(int(v["retry_count"]) + 1)
+        if ctx.identity == "per-branch" and "SEI_BUILD_NUMBER" not in s("build_number"):
+            runs = attempt_number(ci.vendor, int(number), attempt)
+            how = " * 100 + attempt (identity.py)" if runs != int(number) else ""
+            ctx.put("build_number", runs, s("build_number") + how)
+        else:
+            ctx.put("build_number", int(number), s("build_number"))
     elif v.get("build_number"):
         ctx.params.setdefault("build_id", v["build_number"])
     ctx.put("instance_url", v.get("server_url"), s("server_url"))
@@ -130,9 +145,11 @@ def collect(
     *,
     repo: Path | None = None,
     confine_marker_repo: bool = False,
+    identity: str = "per-branch",
 ) -> BuildContext:
     """Facts for the build in `root`: its marker first, then this process's CI environment."""
     ctx = BuildContext()
+    ctx.identity = identity
     marker = read_marker(root)
     if marker is not None:
         mci = CiFacts(

@@ -154,7 +154,13 @@ def build_report(
     )
     extra: list[ParseProblem] = []
     try:
-        ctx = collect(result.root, environ, repo=repo, confine_marker_repo=watched)
+        ctx = collect(
+            result.root,
+            environ,
+            repo=repo,
+            confine_marker_repo=watched,
+            identity=settings.identity,
+        )
     except SeiWatchError as exc:  # a broken marker costs the marker only
         ctx = BuildContext()
         extra.append(ParseProblem(path=".sei-watch.json", reason=str(exc)))
