@@ -3,6 +3,7 @@ over HTTP, moves as builds flow; `/healthz` and `/readyz` answer for probes."""
 
 from __future__ import annotations
 
+import http.client
 import re
 import socket
 import urllib.request
@@ -25,6 +26,14 @@ def _scrape(port: int, path: str = "/metrics") -> tuple[int, str]:
             return resp.status, resp.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode()
+
+
+def _answers(port: int) -> bool:
+    """Whether a scrape is answered now (a connection over the cap is closed unanswered)."""
+    try:
+        return _scrape(port)[0] == 200
+    except (OSError, http.client.HTTPException):
+        return False
 
 
 def _value(text: str, series: str) -> float:
@@ -59,4 +68,77 @@ def test_metrics_move_as_builds_flow(tmp_path: Path, sei: StandIn) -> None:
         assert _scrape(port, "/readyz")[0] == 200
         assert _scrape(port, "/nope")[0] == 404
     finally:
+        assert d.stop() == 0
+
+
+def test_scrape_parses_and_tells_the_last_delivery_to_the_millisecond(
+    tmp_path: Path, sei: StandIn
+) -> None:
+    """prometheus_client's own parser reads the scrape; the last delivery's time is exact
+    (`:g` wrote 1.79628e+09, up to thousands of seconds off); HEAD /healthz answers 200."""
+    import time
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    port = _free_port()
+    root, watches = spool(tmp_path)
+    d = DaemonProc(tmp_path, sei, watches + f'\n[metrics]\nlisten = "127.0.0.1:{port}"\n').start()
+    try:
+        write_build(root / "app" / "1")
+        wait_for(lambda: len(sei.accepted) == 1, 15, "the build")
+        accepted_at = time.time()
+        wait_for(lambda: _value(_scrape(port)[1], "payloads_delivered_total") == 1, 10, "scrape")
+        families = {f.name: f for f in text_string_to_metric_families(_scrape(port)[1])}
+        (sample,) = families["sei_watch_last_delivery_timestamp_seconds"].samples
+        assert abs(sample.value - accepted_at) < 2.0
+        assert sample.value != round(sample.value)  # milliseconds kept, not rounded away
+        head = urllib.request.Request(f"http://127.0.0.1:{port}/healthz", method="HEAD")
+        with urllib.request.urlopen(head, timeout=5) as resp:
+            assert resp.status == 200
+    finally:
+        assert d.stop() == 0
+
+
+def test_healthz_turns_503_when_sei_refuses_the_key(tmp_path: Path) -> None:
+    """A revoked key: SEI answers 401 to every post; /healthz is 503 with the reason, /readyz
+    stays 200, and the refusal is counted."""
+    sei = StandIn("another-key", instances={}).start()
+    port = _free_port()
+    root, watches = spool(tmp_path)
+    d = DaemonProc(tmp_path, sei, watches + f'\n[metrics]\nlisten = "127.0.0.1:{port}"\n')
+    try:
+        d.start()
+        write_build(root / "app" / "1")
+        wait_for(lambda: _scrape(port, "/healthz")[0] == 503, 20, "healthz 503")
+        _, body = _scrape(port, "/healthz")
+        assert "refused" in body
+        assert _scrape(port, "/readyz")[0] == 200
+        assert _value(_scrape(port)[1], 'payloads_refused_total{reason="auth"}') >= 1
+    finally:
+        d.stop()
+        sei.stop()
+
+
+def test_idle_connections_never_starve_the_daemon(tmp_path: Path, sei: StandIn) -> None:
+    """300 idle connections to /metrics (a slowloris from any local user): the daemon keeps a
+    bounded number of threads, still answers a scrape, and still delivers a build."""
+    port = _free_port()
+    root, watches = spool(tmp_path)
+    d = DaemonProc(tmp_path, sei, watches + f'\n[metrics]\nlisten = "127.0.0.1:{port}"\n').start()
+    idle: list[socket.socket] = []
+    try:
+        for _ in range(300):
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            s.sendall(b"GET /metr")  # half a request, never finished
+            idle.append(s)
+        assert d.proc is not None
+        status = Path(f"/proc/{d.proc.pid}/status").read_text()
+        threads = int(re.search(r"(?m)^Threads:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+        assert threads < 40, threads
+        write_build(root / "app" / "1")
+        wait_for(lambda: len(sei.accepted) == 1, 20, "a build delivered beside 300 idle sockets")
+        wait_for(lambda: _answers(port), 30, "a scrape answered once the idle ones timed out")
+    finally:
+        for s in idle:
+            s.close()
         assert d.stop() == 0

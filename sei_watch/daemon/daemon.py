@@ -240,6 +240,7 @@ class Daemon:
             sender = make_sender(fresh.settings, self.outbox, self.environ)
         except SeiWatchError as exc:
             log.error("config.reload_failed", error=str(exc), action="kept the running config")
+            self.metrics.inc("reloads_total", result="failed")
             return
         if key:
             register_secret(key)
@@ -253,6 +254,7 @@ class Daemon:
         if fresh.settings.daemon.events:
             watcher.sync(fresh.settings.watches)
         self.resync.set()
+        self.metrics.inc("reloads_total", result="ok")
         log.info(
             "config.reloaded",
             watches=len(fresh.settings.watches),

@@ -1,14 +1,22 @@
 """What the daemon does, for Prometheus and for probes: `[metrics] listen = "127.0.0.1:9464"`
-(off by default) serves `/metrics` in Prometheus' text format (written here: the format is a
-few lines, and a client library would be one more dependency), `/healthz` (alive: the
-observers, workers and sender run) and `/readyz` (the config is loaded, the state writable)."""
+(off by default) serves `/metrics` in Prometheus' text format (written here, every value in
+full precision; the tests read it with prometheus_client's own parser), `/healthz` (alive: the
+observers, workers and sender run, and SEI takes the key) and `/readyz` (the config is
+loaded, the state writable).
+
+The server is bounded: a fixed pool of threads, a read timeout, a cap on connections waiting;
+a connection past the cap is closed at once. Idle or half-sent connections from any local
+user cost a socket, never a thread, and never delay a delivery."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 from sei_watch.errors import ConfigError
@@ -24,6 +32,8 @@ HELP = {
     "payloads_delivered_total": ("counter", "Payloads SEI accepted (202)."),
     "payloads_retried_total": ("counter", "Delivery attempts to be retried."),
     "payloads_dead_total": ("counter", "Payloads refused for good (kept in the outbox)."),
+    "payloads_refused_total": ("counter", "Posts SEI refused for the key or access, by reason."),
+    "reloads_total": ("counter", "Configuration reloads (SIGHUP), by result."),
     "parse_problems_total": ("counter", "Problems found in build files, by parser."),
     "watch_overflows_total": ("counter", "inotify queue overflows (each starts a rescan)."),
     "rescans_total": ("counter", "Full reconciliations of the watch roots."),
@@ -33,6 +43,14 @@ HELP = {
     "outbox_oldest_pending_seconds": ("gauge", "Age of the oldest waiting payload."),
     "last_delivery_timestamp_seconds": ("gauge", "When SEI last accepted a payload (epoch)."),
 }
+
+
+def _number(value: float) -> str:
+    """A sample value in full: whole numbers as integers, others as the shortest exact float
+    (`:g` kept six digits: an epoch time came out thousands of seconds off)."""
+    if value == int(value) and abs(value) < 2**53:
+        return str(int(value))
+    return repr(float(value))
 
 
 def _labels(labels: dict[str, str]) -> str:
@@ -75,11 +93,11 @@ class Metrics:
             if kind == "gauge":
                 value = gauges.get(name)
                 if value is not None:
-                    lines.append(f"{full} {value:g}")
+                    lines.append(f"{full} {_number(value)}")
                 continue
             series = snapshot.get(name) or {(): 0.0}
             for key, value in sorted(series.items()):
-                lines.append(f"{full}{_labels(dict(key))} {value:g}")
+                lines.append(f"{full}{_labels(dict(key))} {_number(value)}")
         return "\n".join(lines) + "\n"
 
 
@@ -93,32 +111,43 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 class _Handler(BaseHTTPRequestHandler):
     server: MetricsServer
+    timeout = 2.0  # a request not sent whole within this closes the connection
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
-    def do_GET(self) -> None:
+    def _answer(self, *, body: bool) -> None:
         srv = self.server
         if self.path == "/metrics":
-            status, body = 200, srv.metrics.render()
+            status, text = 200, srv.metrics.render()
             ctype = "text/plain; version=0.0.4; charset=utf-8"
         elif self.path in ("/healthz", "/readyz"):
             ok, detail = (srv.health if self.path == "/healthz" else srv.ready)()
-            status, body, ctype = (200 if ok else 503), detail + "\n", "text/plain"
+            status, text, ctype = (200 if ok else 503), detail + "\n", "text/plain"
         else:
-            status, body, ctype = 404, "not found\n", "text/plain"
-        data = body.encode()
+            status, text, ctype = 404, "not found\n", "text/plain"
+        data = text.encode()
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        if body:
+            self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        self._answer(body=True)
+
+    def do_HEAD(self) -> None:
+        self._answer(body=False)
 
 
-class MetricsServer(ThreadingHTTPServer):
-    """The endpoint, on its own daemon thread; it only reads what the daemon exposes."""
+WORKERS = 4
+MAX_WAITING = 16
 
-    daemon_threads = True
+
+class MetricsServer(HTTPServer):
+    """The endpoint: one accepting thread, `WORKERS` answering; it only reads what the daemon
+    exposes."""
 
     def __init__(
         self,
@@ -133,7 +162,33 @@ class MetricsServer(ThreadingHTTPServer):
         except OSError as exc:
             raise ConfigError(f"[metrics] listen {listen!r}: {exc.strerror}") from exc
         self.metrics, self.health, self.ready = metrics, health, ready
+        self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="metrics")
+        self._waiting = 0
+        self._count = threading.Lock()
         threading.Thread(target=self.serve_forever, name="metrics", daemon=True).start()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._count:
+            full = self._waiting >= MAX_WAITING
+            if not full:
+                self._waiting += 1
+        if full:  # past the cap: closed at once, never queued
+            self.shutdown_request(request)
+            return
+        self._pool.submit(self._serve, request, client_address)
+
+    def _serve(self, request: socket.socket, client_address: Any) -> None:
+        try:
+            with contextlib.suppress(Exception):  # one client's broken request, not the server
+                self.finish_request(request, client_address)
+        finally:
+            self.shutdown_request(request)
+            with self._count:
+                self._waiting -= 1
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     @property
     def port(self) -> int:
@@ -157,7 +212,12 @@ def serve_metrics(daemon: Any, listen: str) -> MetricsServer:
     def health() -> tuple[bool, str]:
         watcher = daemon.watcher
         alive = watcher is not None and daemon.healthy(watcher)
-        return alive, "ok: observers, workers and sender run" if alive else "a thread died"
+        if not alive:
+            return False, "a thread died"
+        held = daemon.sender.held if daemon.sender is not None else None
+        if held:  # a revoked key or an instance without access: nothing will be delivered
+            return False, f"SEI refused delivery: {held}"
+        return True, "ok: observers, workers and sender run"
 
     def ready() -> tuple[bool, str]:
         live = daemon.live

@@ -97,6 +97,7 @@ class Sender:
     scope: Scope = field(default_factory=Scope)  # the rows this sender may send
     multipart_refused: bool = False  # SEI answered 403 to multipart: the key is not an admin's
     last_large: float = -1e18  # when the last request over LARGE_BODY went out
+    held: str | None = None  # why SEI refuses every post (a revoked key), until one succeeds
 
     def replace_client(self, client: Poster) -> None:
         """From another thread (a reload): later requests go through `client`. The old one is
@@ -168,6 +169,7 @@ class Sender:
     def _record(self, row: Row, out: Outcome) -> None:
         fields = {"key": row.key, "instance_guid": row.instance_guid, "status": out.status}
         if out.kind == "delivered":
+            self.held = None
             if self.outbox.delivered(row):
                 self.delivered_count += 1
                 self.last_delivery = self.clock()
@@ -180,6 +182,11 @@ class Sender:
             self.metrics.inc("payloads_dead_total")
             return
         if out.kind == "hold":
+            self.held = out.message
+            reason = (
+                "auth" if out.status in (401, 403) else "tls" if out.status is None else "other"
+            )
+            self.metrics.inc("payloads_refused_total", reason=reason)
             wait = self.backoff.delay(row.attempts + 1, self.rng) + self.backoff.base
             self.paused_until = self.clock() + wait
             self.outbox.retry(row, delay=wait, error=out.message, count=False)
