@@ -7,11 +7,10 @@ deploy/ and helm/ trees, `*.k8s.yaml` and `values*.yaml`; more with globs."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path, PurePath
 from typing import Any
-
-import yaml
 
 from sei_watch.globs import GlobSet
 from sei_watch.plugins import ParseContext, ParseError
@@ -43,17 +42,25 @@ DEFAULT_GLOBS = GlobSet(
 )
 
 
-class _Bounded(yaml.SafeLoader):
-    """Counts aliases while composing: a billion-laughs document stops at the limit."""
+@functools.cache
+def _bounded() -> Any:
+    """The YAML loader, built on first use: importing PyYAML costs every `parse` ~35 ms, and
+    most workspaces hold no deployment manifest."""
+    import yaml  # noqa: PLC0415
 
-    aliases = 0
+    class _Bounded(yaml.SafeLoader):
+        """Counts aliases while composing: a billion-laughs document stops at the limit."""
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            self.aliases += 1
-            if self.aliases > MAX_ALIASES:
-                raise ParseError(f"more than {MAX_ALIASES} YAML aliases (an alias bomb?)")
-        return super().compose_node(parent, index)
+        aliases = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                self.aliases += 1
+                if self.aliases > MAX_ALIASES:
+                    raise ParseError(f"more than {MAX_ALIASES} YAML aliases (an alias bomb?)")
+            return super().compose_node(parent, index)
+
+    return _Bounded
 
 
 def _helm_image(value: dict[Any, Any], registry: str) -> str | None:
@@ -119,8 +126,10 @@ class K8sImages:
     def parse(self, path: Path, ctx: ParseContext) -> Iterator[Record]:
         text = ctx.read_bytes(path, limit=MAX_YAML).decode("utf-8", "replace")
         refs: list[str] = []
+        import yaml  # noqa: PLC0415  (loaded with _bounded: only for a manifest)
+
         try:
-            loader = _Bounded(text)  # the reader refuses control characters here already
+            loader = _bounded()(text)  # the reader refuses control characters here already
         except yaml.YAMLError as exc:
             raise ParseError(f"not valid YAML: {exc}") from exc
         try:
