@@ -90,3 +90,23 @@ def test_every_everyday_failure_exits_0_under_soft_fail(
     assert sei.requests == 0
     if name in ("no-key", "sei-down"):  # the payload is kept for the job to save
         assert list(work.glob("sei-watch-undelivered-*.json"))
+
+
+def test_a_refused_key_is_not_retried_for_the_rest_of_the_timeout(
+    run_cli, tmp_path: Path, sei: StandIn
+) -> None:
+    """A wrong key: one POST, then `parse --post` stops and says the key was refused (401,
+    wrong or revoked), exit 4 (0 under --soft-fail); it used to retry until --timeout."""
+    env, ws = _case("wrong-key", tmp_path, sei.url)
+    env["SEI_API_KEY"] = "sk-wrong-0000"
+    here = os.getcwd()
+    work = tmp_path / "wrong-key" / "cwd"
+    work.mkdir()
+    os.chdir(work)
+    try:
+        res = run_cli("parse", str(ws), "--post", "--timeout", "30", environ=env)
+    finally:
+        os.chdir(here)
+    assert res.status == ExitStatus.NOT_DELIVERED
+    assert "401: wrong or revoked key" in res.err
+    assert sei.requests == 1

@@ -146,6 +146,8 @@ def deliver_one(io: Io, settings: Settings, key: str, timeout: float) -> ExitSta
             sender.client.deadline = max(deadline - time.monotonic(), 0.1)
             if not sender.step():
                 time.sleep(0.1)
+            if sender.held:  # a refused key stays refused for this job: no retry loop
+                break
         row = outbox.find(str(mine.id))
     finally:
         sender.client.close()
@@ -158,6 +160,9 @@ def deliver_one(io: Io, settings: Settings, key: str, timeout: float) -> ExitSta
             f"sei-watch: SEI refused {visible(row.key)}: {visible(row.last_error or '')}\n"
         )
         return ExitStatus.INVALID_PAYLOAD
+    if sender.held:
+        io.stderr.write(f"sei-watch: {visible(row.key)} not delivered: {visible(sender.held)}\n")
+        return ExitStatus.NOT_DELIVERED
     io.stderr.write(
         f"sei-watch: {visible(row.key)} is not delivered yet "
         f"({visible(row.last_error or 'no answer')}); it stays queued in {settings.state_dir}, "

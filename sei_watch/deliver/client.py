@@ -188,9 +188,18 @@ class SeiClient:
         msg = _message(resp)
         if status in (200, 201, 202):
             return Outcome(kind="delivered", status=status, message=msg)
-        if status in (401, 403):
+        if status == 401:
             return Outcome(
-                kind="hold", status=status, message=f"SEI refused the API key ({status}): {msg}"
+                kind="hold",
+                status=status,
+                message=f"SEI refused the API key (401: wrong or revoked key): {msg}",
+            )
+        if status == 403:
+            return Outcome(
+                kind="hold",
+                status=status,
+                message=f"SEI refused the API key (403: the key lacks the scope or role for "
+                f"this endpoint and instance): {msg}",
             )
         if 300 <= status < 400:
             where = resp.headers.get("Location", "?")
