@@ -5,16 +5,37 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path, PurePath
+from typing import BinaryIO
 
 from sei_watch.plugins import ParseContext
 from sei_watch.records import ParseProblem, Record
 
-from ._scan import LogScan
+from ._scan import TS_PREFIX, LogScan, iso_ms
 from ._spans import Spans
 
 __all__ = ["LogParser"]
 
 _LINE_TS = re.compile(rb"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)")
+
+
+_STAMPED_LINE = re.compile(rb"(?m)^" + TS_PREFIX + rb"\S")
+_TAIL = 1 << 16
+
+
+def _last_stamp(fh: BinaryIO) -> int | None:
+    """The time stamped before the log's last stamped line (TS_PREFIX), read from its last
+    64 KiB: a timestamped log ends when its last line was written, not at its last hit."""
+    try:
+        size = fh.seek(0, 2)
+        fh.seek(max(size - _TAIL, 0))
+        tail = fh.read(_TAIL)
+    except OSError:
+        return None
+    last = None
+    for m in _STAMPED_LINE.finditer(tail):
+        if m.group("ts"):
+            last = m.group("ts")
+    return iso_ms(last) if last else None
 
 
 class LogParser:
@@ -43,6 +64,7 @@ class LogParser:
         with ctx.open(path) as fh:
             for hit in scan.hits(fh):  # spans keep byte offsets; lines are counted at the end
                 self.on_hit(hit.match, hit.offset, spans)
+            self.tail_ms = _last_stamp(fh)
             self.at_end(scan, spans)
             if scan.long_lines:
                 spans.problems.append(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
-__all__ = ["ANSI", "Hit", "LogScan", "clean_name", "iso_ms"]
+__all__ = ["ANSI", "TS_PREFIX", "TS_SKIP", "Hit", "LogScan", "clean_name", "iso_ms"]
 
 CHUNK = 1 << 20  # 1 MiB reads stay in cache: twice the rate of 4 MiB here
 MAX_LINE = 1 << 20
@@ -126,6 +126,19 @@ def clean_name(raw: bytes, limit: int = 500) -> str:
     """A stage or step name without ANSI or control sequences, whitespace folded."""
     text = ANSI.sub(b"", raw[: limit * 4]).decode("utf-8", "replace")
     return " ".join(text.split())[:limit]
+
+
+# The one rule for a time stamped before a log line, by the tool or by whatever collected the
+# log: Jenkins' Timestamper (`[2023-05-01T10:00:00.123Z] `, `15:46:06 `), GitHub's and Azure's
+# runners (`2024-04-23T07:55:52.1826118Z `), Maven's own `-Dorg.slf4j...showDateTime`
+# (`2023-05-01 10:00:00,123 `), a byte-order mark on the first line. Group `ts` holds the
+# date and time where the prefix has a date (it times the steps); a bare clock does not.
+_TS_BODY = (
+    rb"(?:\xef\xbb\xbf)?(?:\[?(?P<ts>\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?"
+    rb"(?:Z|[+-]\d\d:?\d\d)?)\]?[ \t]+|\[?\d\d:\d\d:\d\d(?:[.,]\d+)?\]?[ \t]+)?"
+)
+TS_PREFIX = _TS_BODY
+TS_SKIP = _TS_BODY.replace(rb"(?P<ts>", rb"(?:")
 
 
 def iso_ms(raw: bytes | str) -> int | None:

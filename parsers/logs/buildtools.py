@@ -13,7 +13,7 @@ from sei_watch.plugins import ParseContext
 from sei_watch.records import Record, Stage, Step
 
 from ._base import LogParser
-from ._scan import LogScan, clean_name, iso_ms
+from ._scan import TS_PREFIX, TS_SKIP, LogScan, clean_name, iso_ms
 from ._spans import Spans
 
 __all__ = ["GradleLog", "GradleProfile", "MavenLog", "parse_duration"]
@@ -29,6 +29,8 @@ def parse_duration(text: str) -> int:
     text = text.strip()
     unit = text.rsplit(" ", 1)[-1] if " " in text else ""
     value = text[: -len(unit)].strip() if unit in ("s", "min", "h") else text
+    if unit == "" and value.endswith("s") and ":" in value:  # Maven 2: `1:06.449s`
+        value, unit = value[:-1], "s"
     if ":" in value:
         a, b = value.split(":", 1)
         if unit == "h":
@@ -54,10 +56,12 @@ _CI_MARKERS = re.compile(
 class MavenLog(LogParser):
     name = "log-maven"
     marker = re.compile(rb"\[INFO\] (?:Scanning for projects|Building |---|BUILD )")
-    _TS = rb"(?:(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d[,.]\d{3}) )?"
+    # A timestamp prefix (TS_PREFIX) is group 1. Maven 2's Reactor Summary writes `[2.730s]`
+    # and `[1:06.449s]`, and a module without a name (`Unnamed - g:a:jar:v`) with no dots.
     pattern = re.compile(
-        rb"(?m)^" + _TS + rb"\[(?:INFO|ERROR)\] (?:"
-        rb"(.{1,300}?) \.{2,}[ .]*(SUCCESS|FAILURE|SKIPPED)(?: \[ *([\d.:]+ (?:s|min|h))\])?"
+        rb"(?m)^" + TS_PREFIX + rb"\[(?:INFO|ERROR)\] (?:"
+        rb"(.{1,300}?)(?: \.{2,}[ .]*| {2,})(SUCCESS|FAILURE|SKIPPED)"
+        rb"(?: \[ *([\d.:]+ ?(?:s|min|h))\])?"
         rb"|--- ([\w.-]+:[\w.-]+:[\w.-]+) (?:\([^)]*\) )?@ ([^\s]+) ---"
         rb"|BUILD (SUCCESS|FAILURE)"
         rb"|Total time: +([\d.:]+ (?:s|min|h))"
@@ -99,7 +103,8 @@ class MavenLog(LogParser):
 
     def at_end(self, scan: LogScan, spans: Spans) -> None:
         # `Finished at` has whole seconds; a timestamped line after it is more exact.
-        end = max((t for t in (self.finished, self.last_ts) if t is not None), default=None)
+        stamps = (self.finished, self.last_ts, self.tail_ms)
+        end = max((t for t in stamps if t is not None), default=None)
         start = self.start
         if start is None and end is not None and self.total is not None:
             start = end - self.total
@@ -166,9 +171,9 @@ class GradleLog(LogParser):
     def sniff(self, head: bytes) -> bool:
         return bool(self.marker.search(head)) and not _CI_MARKERS.search(head)
 
-    marker = re.compile(rb"(?m)^> Task :|^BUILD (?:SUCCESSFUL|FAILED) in ")
+    marker = re.compile(rb"(?m)^" + TS_SKIP + rb"(?:> Task :|BUILD (?:SUCCESSFUL|FAILED) in )")
     pattern = re.compile(
-        rb"(?m)^(?:> Task (:[^\s]+)(?: (FAILED|UP-TO-DATE|SKIPPED|NO-SOURCE|"
+        rb"(?m)^" + TS_SKIP + rb"(?:> Task (:[^\s]+)(?: (FAILED|UP-TO-DATE|SKIPPED|NO-SOURCE|"
         rb"FROM-CACHE))?\r?$|BUILD (SUCCESSFUL|FAILED) in ([^\r\n]+))"
     )
 
