@@ -227,8 +227,29 @@ def _statement(raw: Any) -> dict[str, Any] | None:
     return raw if isinstance(raw, dict) and "subject" in raw else None
 
 
+def _statements(raw: Any) -> list[dict[str, Any]] | None:
+    """The in-toto statements a document carries: itself, a DSSE envelope of one, a Sigstore
+    bundle (`mediaType` application/vnd.dev.sigstore.bundle…, the envelope in `dsseEnvelope`:
+    slsa-github-generator, npm provenance, GitHub artifact attestations), or the npm registry's
+    `{"attestations": [{"bundle": …}]}`. None when it is none of these."""
+    if isinstance(raw, dict) and isinstance(raw.get("attestations"), list):
+        found = [s for a in raw["attestations"] if isinstance(a, dict)
+                 for s in _statements(a.get("bundle")) or []]  # fmt: skip
+        return found or None
+    if isinstance(raw, dict) and str(raw.get("mediaType", "")).startswith(_BUNDLE):
+        envelope = raw.get("dsseEnvelope")
+        stmt = _statement(envelope) if isinstance(envelope, dict) else None
+        return [stmt] if stmt is not None else None
+    stmt = _statement(raw)
+    return [stmt] if stmt is not None else None
+
+
+_BUNDLE = "application/vnd.dev.sigstore.bundle"
+
+
 class InToto:
-    """`*.intoto.jsonl`: subjects are outputs; materials / resolvedDependencies are inputs."""
+    """`*.intoto.jsonl`, DSSE envelopes and Sigstore bundles: subjects are outputs; materials /
+    resolvedDependencies are inputs."""
 
     name = "in-toto"
     sniff_suffixes = (".json", ".jsonl")
@@ -240,32 +261,42 @@ class InToto:
         """BuildKit's `provenance.json` and any statement: claimed by `_type`/`predicateType`,
         or a DSSE envelope of one."""
         statement = b"in-toto.io/Statement" in head and b'"predicateType"' in head
-        return statement or (b'"payloadType"' in head and b"in-toto" in head)
+        bundle = b"vnd.dev.sigstore.bundle" in head and b'"dsseEnvelope"' in head
+        return statement or bundle or (b'"payloadType"' in head and b"in-toto" in head)
 
     def parse(self, path: Path, ctx: ParseContext) -> Iterator[Record]:
         text = ctx.read_bytes(path).decode("utf-8", "replace")
         lines = [ln for ln in text.splitlines() if ln.strip()]
         if path.name.endswith(".json"):
             lines = [text]  # one statement, possibly pretty-printed
+        seen: set[Any] = set()
         for no, line in enumerate(lines, 1):
             try:
-                stmt = _statement(decode_json(line))
+                stmts = _statements(decode_json(line))
             except ParseError as exc:
                 yield ctx.problem(path, exc.reason, line=no)
                 continue
-            if stmt is None:
-                yield ctx.problem(path, "neither an in-toto statement nor a DSSE envelope", line=no)
+            if stmts is None:
+                yield ctx.problem(
+                    path,
+                    "neither an in-toto statement, a DSSE envelope nor a Sigstore bundle",
+                    line=no,
+                )
                 continue
-            pred = stmt.get("predicate") or {}
-            for subj in stmt.get("subject") or []:
-                yield self._one(ctx, path, subj, output=True)
-            deps = (
-                pred.get("materials")
-                or ((pred.get("buildDefinition") or {}).get("resolvedDependencies"))
-                or []
-            )
-            for dep in deps:
-                yield self._one(ctx, path, dep, output=False)
+            for stmt in stmts:
+                pred = stmt.get("predicate") or {}
+                deps = (
+                    pred.get("materials")
+                    or ((pred.get("buildDefinition") or {}).get("resolvedDependencies"))
+                    or []
+                )
+                items = [(s, True) for s in stmt.get("subject") or []]
+                for item, output in [*items, *((d, False) for d in deps)]:
+                    record = self._one(ctx, path, item, output=output)
+                    key = repr(record)  # two bundles of one package name it twice
+                    if key not in seen:
+                        seen.add(key)
+                        yield record
 
     @staticmethod
     def _one(ctx: ParseContext, path: Path, item: dict[str, Any], *, output: bool) -> Record:
