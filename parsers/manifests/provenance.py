@@ -8,12 +8,13 @@ import base64
 from collections.abc import Iterator
 from pathlib import Path, PurePath
 from typing import Any
+from urllib.parse import unquote
 
 from sei_watch.plugins import ParseContext, ParseError
 from sei_watch.records import Record
 
 from .._json import decode_json, load_json
-from ._common import artifact
+from ._common import artifact, image_artifact, parse_image
 
 __all__ = ["BuildInfo", "CycloneDx", "InToto", "Spdx"]
 
@@ -66,9 +67,18 @@ class CycloneDx:
         }
         version = str(comp.get("version", ""))
         purl = str(comp.get("purl", ""))
-        if not version:
-            yield ctx.problem(path, f"component {comp.get('name')!r} has no version; not sent")
+        if comp.get("type") == "container":
+            yield from self._image(ctx, path, comp, version, purl)
             return
+        if not version:
+            version = _purl_version(purl) or _best(hashes)
+        if not version:
+            # SEI's artifact table needs only a name; the SBOM still says what was built.
+            yield ctx.problem(
+                path,
+                f"component {comp.get('name')!r} has no version, purl version or checksum; "
+                "sent with an empty qualifier",
+            )
         yield artifact(
             ctx,
             path,
@@ -84,6 +94,60 @@ class CycloneDx:
                 "components": len(doc.get("components") or []),
             },
         )
+
+    @staticmethod
+    def _image(
+        ctx: ParseContext, path: Path, comp: dict[str, Any], version: str, purl: str
+    ) -> Iterator[Record]:
+        """An image SBOM: the image is a container artifact in SEI's naming. trivy names the
+        component after what it scanned (a tar path, say) and keeps the image in its
+        `aquasecurity:trivy:RepoTag`/`RepoDigest` properties; syft puts the digest in
+        `version`; both may carry the digest in an OCI purl."""
+        tag_ref = _property(comp, "aquasecurity:trivy:RepoTag")
+        digest_ref = _property(comp, "aquasecurity:trivy:RepoDigest")
+        repo, purl_digest = _oci_purl(purl)
+        digest = next(
+            (d for d in (digest_ref.partition("@")[2], version, purl_digest)
+             if d.startswith("sha256:") and len(d) == 71),
+            "",
+        )  # fmt: skip
+        for candidate in (tag_ref, str(comp.get("name", "")), repo):
+            ref = parse_image(candidate) if candidate else None
+            if ref is not None and digest and not ref.digest and not ref.tag:
+                ref = parse_image(f"{candidate}@{digest}")  # digest-only: SEI's qualifier
+            if (
+                ref is not None
+                and ("/" in candidate or ":" in candidate)
+                and not (candidate.endswith((".tar", ".tar.gz", ".tgz")))
+            ):
+                yield image_artifact(ctx, path, ref, digest=digest, metadata={"purl": purl})
+                return
+        yield ctx.problem(
+            path,
+            f"image SBOM of {comp.get('name')!r}: no image name (no RepoTag, RepoDigest or "
+            "registry reference); not sent",
+        )
+
+
+def _property(comp: dict[str, Any], name: str) -> str:
+    for prop in comp.get("properties") or []:
+        if isinstance(prop, dict) and prop.get("name") == name and prop.get("value"):
+            return str(prop["value"])
+    return ""
+
+
+def _oci_purl(purl: str) -> tuple[str, str]:
+    """(repository, digest) of `pkg:oci/name@sha256:…?repository_url=host%2Fpath`."""
+    if not purl.startswith("pkg:oci/"):
+        return "", ""
+    body, _, query = purl.partition("?")
+    digest = unquote(body.partition("@")[2])
+    repo = ""
+    for pair in query.split("&"):
+        key, _, value = pair.partition("=")
+        if key == "repository_url":
+            repo = unquote(value)
+    return repo, digest
 
 
 def _purl_version(purl: str) -> str:
