@@ -20,6 +20,7 @@ from sei_watch.schema import (
     shorten,
 )
 
+from .images import link_ready
 from .suites import tests_stage
 
 MAX_RUN_MS = 100 * 365 * 86_400_000  # validation refuses a run longer than a century
@@ -260,7 +261,8 @@ def assemble(records: Iterable[Record], given: AssemblyInput) -> Assembly:
             for k, v in params.items()
         ] + [x for x in p["job_run_params"] if x.get("name") not in params]
         src["job_run_params"] = "config, --set param.*, CI and marker"
-    arts = list(artifacts.values())
+    arts, image_problems = link_ready(artifacts.values(), branch=p.get("branch_name"))
+    problems.extend(image_problems)
     if arts:
         p["artifacts"] = [_artifact(a) for a in arts]
         src["artifacts"] = "parsers: " + ", ".join(sorted({a.source for a in arts}))
