@@ -51,8 +51,9 @@ def test_summary_marks_defaults(run_cli) -> None:
     assert "pipeline       ws-manifest   (default, see below)" in res.out
     assert "pipeline       ws-manifest   the workspace directory name" in res.out
     assert "instance_name  agent-7   this host's name" in res.out
-    assert "Artifacts (3)   ci=true cd=true" in res.out
-    assert "Problems (1)" in res.out
+    assert "Artifacts (4)   ci=true cd=true" in res.out
+    # an incomplete artifact, and two images in the old naming (sent in SEI's)
+    assert "Problems (3)" in res.out
 
 
 def test_strict_turns_defaults_into_an_error(run_cli) -> None:
@@ -146,14 +147,14 @@ def test_config_extra_globs_route_more_files(run_cli, tmp_path: Path) -> None:
     """Extra globs in the config hand more files to a parser."""
     (tmp_path / "ws").mkdir()
     (tmp_path / "ws" / "images.json").write_text(
-        '{"artifact": {"output": true, "type": "container", "location": "r/a:1", '
-        '"name": "r/a", "qualifier": "1"}}'
+        '{"artifact": {"output": true, "type": "container", "location": "r", '
+        '"name": "a", "qualifier": "1"}}'
     )
     cfg = tmp_path / "c.toml"
     cfg.write_text('[parsers.sei-manifest]\nglobs = ["**/images.json"]\n')
     assert "artifacts" not in json.loads(run_cli("parse", str(tmp_path / "ws"), "--json").out)
     payload = json.loads(run_cli("parse", str(tmp_path / "ws"), "--json", "--config", str(cfg)).out)
-    assert payload["artifacts"][0]["name"] == "r/a"
+    assert payload["artifacts"][0]["name"] == "a"
 
 
 @pytest.mark.parametrize(

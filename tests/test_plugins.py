@@ -121,4 +121,5 @@ def test_installed_plugin_is_used_by_parse(plugin_site: Path) -> None:
     assert payload["start_time"] == 1749999000000
     assert payload["duration"] == 90500
     assert payload["build_number"] == 412
-    assert len(payload["artifacts"]) == 3
+    # three from the files, and the api image's tag@digest qualifier Harness CD records
+    assert len(payload["artifacts"]) == 4
