@@ -235,6 +235,12 @@ class SeiStore:
         if guid not in self.instances:
             self.dropped.append((what, f"instance {guid} is not registered: run dropped"))
             return
+        # cicd_instances is upserted from every post: name and URL overwritten, NULL included.
+        self.instances[guid] = {
+            **self.instances[guid],
+            "name": doc.get("instance_name"),
+            "url": doc.get("instance_url"),
+        }
         try:
             number = int(doc.get("build_number") or 0)
         except (TypeError, ValueError):

@@ -192,3 +192,48 @@ def test_large_bodies_are_limited_by_the_model(size: int) -> None:
         assert "Retry-After" not in second.headers
     finally:
         sei.stop()
+
+
+def test_a_defaulted_instance_name_never_renames_the_instance(run_cli, tmp_path: Path) -> None:
+    """Only the GUID configured (the usual runner set-up): the payload carries the name and
+    URL SEI holds for the instance, so SEI's instance table keeps them after the post (it
+    was renamed after the runner's host name, and its URL nulled)."""
+    sei = StandIn(API_KEY, instances={GUID: "build-agents"}).start()
+    try:
+        sei.store.instances[GUID]["url"] = "https://ci.example.com/"
+        ws = tmp_path / "maven-flaky"
+        shutil.copytree(EXAMPLES / "maven-flaky", ws)
+        cfg = tmp_path / "guid-only.toml"
+        cfg.write_text(
+            f'[sei]\nurl = "{sei.url}"\ninstance_guid = "{GUID}"\n'
+            f'[state]\ndir = "{tmp_path / "state"}"\n'
+        )
+        for number in (1, 2):  # the second from the state directory's memory
+            res = run_cli(
+                "parse", str(ws), "--post", "--config", str(cfg), "--set", f"build_number={number}"
+            )
+            assert res.status in (ExitStatus.OK, ExitStatus.PROBLEMS), res.err
+        assert sei.store.instances[GUID]["name"] == "build-agents"
+        assert sei.store.instances[GUID]["url"] == "https://ci.example.com/"
+    finally:
+        sei.stop()
+
+
+def test_an_instance_sei_does_not_name_is_not_posted(run_cli, tmp_path: Path) -> None:
+    """No instance name configured and SEI has no record of the GUID to read it from: the
+    post is refused with the fix (exit 3), never sent under the host's name."""
+    sei = StandIn(API_KEY, instances={}).start()
+    try:
+        ws = tmp_path / "maven-flaky"
+        shutil.copytree(EXAMPLES / "maven-flaky", ws)
+        cfg = tmp_path / "guid-only.toml"
+        cfg.write_text(
+            f'[sei]\nurl = "{sei.url}"\ninstance_guid = "{GUID}"\n'
+            f'[state]\ndir = "{tmp_path / "state"}"\n'
+        )
+        res = run_cli("parse", str(ws), "--post", "--config", str(cfg))
+        assert res.status == ExitStatus.INVALID_PAYLOAD, res.err
+        assert "instance_name" in res.err
+        assert sei.accepted == []
+    finally:
+        sei.stop()

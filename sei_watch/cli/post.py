@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from sei_watch.config import Settings
 from sei_watch.context import BuildState
-from sei_watch.deliver import destination_for, open_outbox, submit
+from sei_watch.deliver import destination_for, open_outbox, sei_client, submit
 from sei_watch.errors import ConfigError
 from sei_watch.payload import Report
 from sei_watch.show import visible
@@ -32,11 +32,17 @@ def post(
     except ConfigError as exc:
         path = save_payload(payload, undelivered_path(args.save_undelivered, payload))
         raise ConfigError(f"{exc}; the payload is saved in {path}") from exc
+    client = sei_client(settings, io.environ) if settings.target == "sei" else None
     outbox = open_outbox(settings)
     try:
-        done = submit(outbox, report, settings, state, destination=destination, queued_by="job")
+        done = submit(
+            outbox, report, settings, state, destination=destination, queued_by="job",
+            lookup=client.instance if client is not None else None,
+        )  # fmt: skip
     finally:
         outbox.close()
+        if client is not None:
+            client.close()
     if done.queued is None:
         why = done.refused or "; ".join(done.invalid)
         io.stderr.write(f"sei-watch: not posted: {visible(why)}\n")

@@ -173,7 +173,14 @@ class Backfill:
             except SeiWatchError as exc:
                 self.err.write(f"sei-watch: {directory}: {exc}\n")
                 return
-            sub = submit(outbox, report, self.settings, state, destination=sender.scope.destination)
+            sub = submit(
+                outbox,
+                report,
+                self.settings,
+                state,
+                destination=sender.scope.destination,
+                lookup=getattr(sender.client, "instance", None),
+            )
             if sub.invalid:
                 self.err.write(f"sei-watch: {directory}: invalid payload: {list(sub.invalid)}\n")
                 return

@@ -298,6 +298,7 @@ class Daemon:
             hostname=self.hostname,
             now_ms=int(self.clock() * 1000),
             destination=self.sender.scope.destination if self.sender else None,
+            lookup=getattr(self.sender.client, "instance", None) if self.sender else None,
         )
         if key is not None:
             self.state.mark_reported(str(cand.dir), cand.fingerprint or "", key)

@@ -9,7 +9,7 @@ import threading
 
 from sei_watch.config import Settings
 from sei_watch.context import BuildState
-from sei_watch.deliver import Destination, Outbox, submit
+from sei_watch.deliver import Destination, Lookup, Outbox, submit
 from sei_watch.logs import get_logger
 from sei_watch.payload import report_watched
 from sei_watch.plugins import Registry
@@ -35,6 +35,7 @@ def report_candidate(
     hostname: str,
     now_ms: int,
     destination: Destination | None,
+    lookup: Lookup | None = None,
 ) -> str | None:
     """Report one build, queued for `destination`; return its key once it needs no further
     attempt."""
@@ -72,7 +73,7 @@ def report_candidate(
             reason=prob.reason,
             parser=prob.parser,
         )
-    done = submit(outbox, report, settings, state, destination=destination)
+    done = submit(outbox, report, settings, state, destination=destination, lookup=lookup)
     if done.queued is not None:
         wake.set()
         TimelineStore(settings.state_dir / "timelines", settings.timeline_keep).save(report.payload)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .client import SeiClient
     from .destination import Destination, Scope, resolve_base
+    from .instance import Lookup
     from .jetstream import NatsPublisher, connect, ensure_streams
     from .outbox import Outbox
     from .sender import Backoff, Sender
@@ -36,6 +37,7 @@ else:
             "resolve_base": "destination",
             "Destination": "destination",
             "Scope": "destination",
+            "Lookup": "instance",
             "NatsPublisher": "jetstream",
             "connect": "jetstream",
             "ensure_streams": "jetstream",
@@ -59,6 +61,7 @@ __all__ = [
     "OUTBOX_FILE",
     "Backoff",
     "Destination",
+    "Lookup",
     "NatsPublisher",
     "Outbox",
     "Scope",

@@ -236,6 +236,17 @@ class SeiClient:
             f"SEI did not create the instance ({resp.status_code}): {_message(resp)}"
         )
 
+    def instance(self, guid: str) -> dict[str, Any] | None:
+        """SEI's record of the CI/CD instance `guid` (name, url, integration_id); `{}` when
+        SEI says it has none (404); None when SEI could not be asked (down, refusing)."""
+        try:
+            resp = self._request("GET", f"/v1/cicd/instances/{guid}")
+        except DeliveryError:
+            return None
+        if resp.status_code == 404:
+            return {}
+        return _json(resp) if resp.status_code == 200 else None
+
     def instance_known(self, guid: str) -> bool | None:
         """Whether SEI has the CI/CD instance `guid` (`GET /v1/cicd/instances/{id}`): True,
         False, or None where the answer cannot tell (no permission, another error)."""

@@ -21,6 +21,7 @@ from sei_watch.safeio import read_operator_file
 
 from .client import SeiClient
 from .destination import Destination, Scope, key_fingerprint, resolve_base
+from .instance import Lookup, resolve_instance
 from .outbox import Enqueued, Outbox
 from .ratelimit import RateLimit
 from .sender import Backoff, Sender
@@ -219,6 +220,7 @@ def submit(
     *,
     destination: Destination | None,
     queued_by: str = "agent",
+    lookup: Lookup | None = None,
     invalid: tuple[str, ...] = (),
 ) -> Submission:
     """The one door from a built report to the outbox, for `parse --post`, the daemon and
@@ -229,6 +231,14 @@ def submit(
     if problems:
         return Submission(invalid=problems)
     refusal = report.refusal()
+    if refusal is None and settings.target == "sei":  # a relay's payloads: its own config
+        refusal = resolve_instance(
+            report.payload,
+            report.assembly.sources,
+            defaulted=any(key == "instance_name" for key, _ in report.assembly.defaults),
+            state_dir=settings.state_dir,
+            lookup=lookup,
+        )
     if refusal is not None:
         return Submission(refused=refusal)
     attachment = report.attachment() if _multipart(settings) else None
