@@ -11,10 +11,12 @@ import time
 from pathlib import Path
 
 from sei_watch.errors import OutboxError
+from sei_watch.logs import get_logger
 
 __all__ = ["STATE_FILE", "BuildState"]
 
 STATE_FILE = "state.db"
+log = get_logger("sei_watch.state")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS last_build (
     instance_guid TEXT NOT NULL,
@@ -41,14 +43,45 @@ class BuildState:
         self._lock = threading.Lock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(
-                path, isolation_level=None, check_same_thread=False, timeout=30.0
-            )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
+            try:
+                self._db = self._open()
+            except sqlite3.DatabaseError as exc:
+                if isinstance(exc, sqlite3.OperationalError) and "malformed" not in str(exc):
+                    raise  # locked, read-only, a full disk: not a damaged file
+                # Everything here is derived (the last HEAD per job, the builds reported): a
+                # damaged file is moved aside and started again, never a reason to stop.
+                self._move_aside(exc)
+                self._db = self._open()
         except (OSError, sqlite3.Error) as exc:
             raise OutboxError(f"build state {path}: {exc}") from exc
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            ok = db.execute("PRAGMA quick_check").fetchone()[0]
+            if ok != "ok":
+                raise sqlite3.DatabaseError(f"quick_check: {ok}")
+            db.executescript(_SCHEMA)
+        except sqlite3.Error:
+            db.close()
+            raise
+        return db
+
+    def _move_aside(self, exc: sqlite3.Error) -> None:
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
+        for suffix in ("", "-wal", "-shm"):
+            src = Path(f"{self.path}{suffix}")
+            if src.exists():
+                src.rename(Path(f"{aside}{suffix}"))
+        log.error(
+            "state.corrupt",
+            path=str(self.path),
+            moved_to=str(aside),
+            error=str(exc),
+            action="started again: commit ranges restart from each job's next build",
+        )
 
     def previous(self, instance_guid: str, job: str) -> str | None:
         with self._lock:
