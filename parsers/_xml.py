@@ -7,11 +7,15 @@ hundreds of MB. Parsers get a file object that `ParseContext.open` made safe and
 from __future__ import annotations
 
 import re
-from typing import TypedDict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TypedDict
 
 from lxml import etree
 
-__all__ = ["XMLSyntaxError", "pull_parser", "root_tag", "tree_parser"]
+from sei_watch.plugins import ParseContext, ParseError
+
+__all__ = ["XMLSyntaxError", "pull_events", "pull_parser", "root_tag", "tree_parser"]
 
 XMLSyntaxError = etree.XMLSyntaxError
 
@@ -67,3 +71,21 @@ def pull_parser(tags: tuple[str, ...], *, recover: bool = False) -> etree.XMLPul
 def tree_parser() -> etree.XMLParser:
     """A parser for small documents read whole (bounded bytes): the same hardening."""
     return etree.XMLParser(**_HARDENED)
+
+
+CHUNK = 1 << 16
+
+
+def pull_events(path: Path, ctx: ParseContext, tags: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
+    """(event, element) for the start and end of `tags`, streamed from a file the context
+    opened (bounded, inside the root); malformed XML is a ParseError with its line."""
+    parser = pull_parser(tags)
+    with ctx.open(path) as fh:
+        try:
+            while chunk := fh.read(CHUNK):
+                parser.feed(chunk)
+                yield from parser.read_events()
+            parser.close()
+            yield from parser.read_events()
+        except XMLSyntaxError as exc:
+            raise ParseError(f"not well-formed XML: {exc.msg}", line=exc.lineno) from exc

@@ -17,11 +17,10 @@ from sei_watch.plugins import ParseContext, ParseError
 from sei_watch.records import Record
 
 from ._tally import ERROR, FAIL, PASS, SKIP, Suites, stated_problem
-from ._xml import XMLSyntaxError, pull_parser, root_tag
+from ._xml import pull_events, root_tag
 
 __all__ = ["NUnitParser", "TrxParser", "XUnitNetParser"]
 
-CHUNK = 1 << 16
 # TRX outcomes (Microsoft.VisualStudio.TestTools.Common.TestOutcome).
 _TRX = {
     "Passed": PASS, "PassedButRunAborted": PASS, "Warning": PASS, "Completed": PASS,
@@ -38,19 +37,6 @@ _XUNIT = {"Pass": PASS, "Fail": FAIL, "Skip": SKIP, "NotRun": SKIP}
 def _local(tag: Any) -> str:
     text = str(tag)
     return text.rpartition("}")[2]
-
-
-def _events(path: Path, ctx: ParseContext, tags: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
-    parser = pull_parser(tags)
-    with ctx.open(path) as fh:
-        try:
-            while chunk := fh.read(CHUNK):
-                parser.feed(chunk)
-                yield from parser.read_events()
-            parser.close()
-            yield from parser.read_events()
-        except XMLSyntaxError as exc:
-            raise ParseError(f"not well-formed XML: {exc.msg}", line=exc.lineno) from exc
 
 
 def _int(value: str | None) -> int | None:
@@ -86,7 +72,7 @@ class TrxParser:
     def parse(self, path: Path, ctx: ParseContext) -> Iterator[Record]:
         # Test classes are defined after the results: a first pass keeps testId -> class.
         classes: dict[str, str] = {}
-        for event, el in _events(path, ctx, ("{*}UnitTest",)):
+        for event, el in pull_events(path, ctx, ("{*}UnitTest",)):
             if event == "end":
                 method = next((c for c in el if _local(c.tag) == "TestMethod"), None)
                 if method is not None and el.get("id"):
@@ -95,7 +81,7 @@ class TrxParser:
                 el.clear()
         suites, stated = Suites(), None
         tags = ("{*}UnitTestResult", "{*}Counters")
-        for event, el in _events(path, ctx, tags):
+        for event, el in pull_events(path, ctx, tags):
             if event != "end":
                 continue
             if _local(el.tag) == "Counters":
@@ -142,7 +128,7 @@ class NUnitParser:
         # (type, name, failed cases inside) of the open test-suites
         fixtures: list[list[Any]] = []
         tags = ("test-run", "test-results", "test-suite", "test-case")
-        for event, el in _events(path, ctx, tags):
+        for event, el in pull_events(path, ctx, tags):
             tag = el.tag
             if tag in ("test-run", "test-results"):
                 if event == "start":
@@ -223,7 +209,7 @@ class XUnitNetParser:
 
     def parse(self, path: Path, ctx: ParseContext) -> Iterator[Record]:
         suites, stated, seen = Suites(), 0, False
-        for event, el in _events(path, ctx, ("assemblies", "assembly", "test")):
+        for event, el in pull_events(path, ctx, ("assemblies", "assembly", "test")):
             if el.tag in ("assemblies", "assembly"):
                 seen = True
                 if event == "start" and el.tag == "assembly":

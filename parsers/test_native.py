@@ -10,16 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path, PurePath
-from typing import Any
 
 from sei_watch.plugins import ParseContext, ParseError
 from sei_watch.records import CaseFailure, Record, SuiteSummary
 
-from ._xml import XMLSyntaxError, pull_parser, root_tag
+from ._xml import pull_events, root_tag
 
 __all__ = ["CTestParser", "RobotParser"]
 
-CHUNK = 1 << 16
 MAX_DETAILS = 5
 _CTEST = {"passed": "pass", "failed": "fail", "notrun": "skip", "disabled": "skip"}
 _ROBOT = {"PASS": "pass", "FAIL": "fail", "SKIP": "skip", "NOT RUN": "skip"}
@@ -56,19 +54,6 @@ class _Tally:
         )
 
 
-def _events(path: Path, ctx: ParseContext, tags: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
-    parser = pull_parser(tags)
-    with ctx.open(path) as fh:
-        try:
-            while chunk := fh.read(CHUNK):
-                parser.feed(chunk)
-                yield from parser.read_events()
-            parser.close()
-            yield from parser.read_events()
-        except XMLSyntaxError as exc:
-            raise ParseError(f"not well-formed XML: {exc.msg}", line=exc.lineno) from exc
-
-
 class CTestParser:
     """`Testing/<tag>/Test.xml`: one suite, a test per `<Test>` with its Status and the
     "Execution Time" measurement."""
@@ -86,7 +71,7 @@ class CTestParser:
     def parse(self, path: Path, ctx: ParseContext) -> Iterator[Record]:
         tally = _Tally()
         seen_testing = False
-        for event, el in _events(path, ctx, ("Testing", "Test", "StartTestTime")):
+        for event, el in pull_events(path, ctx, ("Testing", "Test", "StartTestTime")):
             if event == "start" and el.tag == "Testing":
                 seen_testing = True
             if event != "end":
@@ -141,7 +126,7 @@ class RobotParser:
         tallies: list[tuple[str, _Tally]] = []
         stack: list[tuple[str, _Tally]] = []
         found_root = False
-        for event, el in _events(path, ctx, ("robot", "suite", "test")):
+        for event, el in pull_events(path, ctx, ("robot", "suite", "test")):
             if el.tag == "robot":
                 found_root = True
                 continue
