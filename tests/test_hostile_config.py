@@ -126,3 +126,32 @@ def test_doctor_names_the_ca_bundle_in_force(run_cli, tmp_path: Path, sei: Stand
     res = run_cli("doctor", "--config", str(cfg), environ={"SEI_API_KEY": API_KEY})
     assert "certifi" in res.out or "system" in res.out
     assert os.path.exists(cfg)
+
+
+def test_configs_are_checked_as_sshd_checks_them(run_cli, tmp_path: Path, sei: StandIn) -> None:
+    """A group-writable config, one in a directory others can write (no sticky bit), and one
+    owned by another user are refused with the fix, like a world-writable one (all three
+    were accepted)."""
+    cfg = _config(tmp_path, sei.url)
+    cfg.chmod(0o660)
+    res = run_cli("check-config", "--config", str(cfg))
+    assert res.status == ExitStatus.USAGE
+    assert "writable by its group: chmod g-w" in res.err
+    cfg.chmod(0o640)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    inside = shared / "c.toml"
+    inside.write_text(cfg.read_text())
+    inside.chmod(0o640)
+    shared.chmod(0o777)
+    res = run_cli("check-config", "--config", str(inside))
+    assert res.status == ExitStatus.USAGE
+    assert "above" in res.err
+    assert "writable by others" in res.err
+    shared.chmod(0o1777)  # sticky, as /tmp: no one can replace another's file
+    assert run_cli("check-config", "--config", str(inside)).status == ExitStatus.OK
+    if os.geteuid() == 0:
+        os.chown(cfg, 65534, -1)  # nobody's file, read by root
+        res = run_cli("check-config", "--config", str(cfg))
+        assert res.status == ExitStatus.USAGE
+        assert "owned by uid 65534" in res.err

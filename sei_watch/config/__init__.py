@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .fleet import NatsSettings, RelaySettings
     from .model import DEFAULT_EXCLUDE, Settings
-    from .settings import coerce_field, find_config, load_settings
+    from .settings import check_trusted, coerce_field, find_config, load_settings
     from .watches import WatchSpec
 else:
     from sei_watch._lazy import exports
@@ -21,6 +21,7 @@ else:
             "RelaySettings": "fleet",
             "DEFAULT_EXCLUDE": "model",
             "Settings": "model",
+            "check_trusted": "settings",
             "coerce_field": "settings",
             "find_config": "settings",
             "load_settings": "settings",
@@ -34,6 +35,7 @@ __all__ = [
     "RelaySettings",
     "Settings",
     "WatchSpec",
+    "check_trusted",
     "coerce_field",
     "find_config",
     "load_settings",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import stat
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +20,7 @@ from .watches import check_roots, parse_watches
 
 __all__ = [
     "DEFAULT_CONFIGS",
+    "check_trusted",
     "coerce_field",
     "find_config",
     "load_settings",
@@ -188,6 +190,38 @@ def _log_level(value: str, where: str) -> str:
     return value.lower()
 
 
+def check_trusted(path: Path, st: os.stat_result, *, what: str) -> None:
+    """Refuse a file someone other than its reader or root could change, as sshd's StrictModes
+    does: the file owned by root or this user and writable by no one else, and every directory
+    above it likewise (a world-writable directory only with the sticky bit, as /tmp has).
+    Whoever could write the config could point [sei] url at their own server."""
+    me = os.geteuid()
+    why = ""
+    if st.st_uid not in (0, me):
+        why = f"{path} is owned by uid {st.st_uid}, neither root nor this user (uid {me})"
+    elif st.st_mode & 0o022:
+        who, fix = ("any user", "o-w") if st.st_mode & 0o002 else ("its group", "g-w")
+        why = f"{path} is writable by {who}: chmod {fix} {path}"
+    else:
+        for parent in Path(os.path.abspath(path)).parents:
+            try:
+                pst = os.stat(parent)
+            except OSError:
+                break
+            sticky = bool(pst.st_mode & stat.S_ISVTX)
+            if pst.st_uid not in (0, me):
+                why = f"{parent}, above {path}, is owned by uid {pst.st_uid}"
+            elif pst.st_mode & 0o022 and not sticky:
+                why = f"{parent}, above {path}, is writable by others: chmod go-w {parent}"
+            if why:
+                break
+    if why:
+        raise ConfigError(
+            f"{what} {why}; whoever can change it could send the builds and the API key "
+            "elsewhere"
+        )
+
+
 def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate a config file (`None`: defaults), then the environment overrides."""
     environ = {} if environ is None else environ
@@ -197,11 +231,7 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
         where = str(path)
         try:
             with path.open("rb") as fh:
-                if os.fstat(fh.fileno()).st_mode & 0o002:
-                    raise ConfigError(
-                        f"{where} is writable by any user, who could point [sei] url at their "
-                        f"own server and receive the API key: chmod o-w {where}"
-                    )
+                check_trusted(path, os.fstat(fh.fileno()), what="config")
                 data = tomllib.load(fh)
         except OSError as exc:
             raise ConfigError(f"{where}: cannot read: {exc.strerror}") from exc

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sei_watch.config import Settings
+from sei_watch.config import Settings, check_trusted
 from sei_watch.errors import ConfigError, SeiWatchError
 from sei_watch.logs import get_logger
 from sei_watch.safeio import read_operator_file
@@ -54,14 +54,16 @@ def check_key_file(path: Path) -> str | None:
     """Refuse a key file any user can write (they could swap the key); a warning when others
     can read it, as ssh and Filebeat do."""
     try:
-        mode = os.stat(path).st_mode
+        st = os.stat(path)
     except OSError:
         return None  # reading it will say why
+    mode = st.st_mode
     if mode & 0o002:
         raise ConfigError(
             f"API key file {path} is writable by any user: chmod 600 {path} (owner: the service "
             "user)"
         )
+    check_trusted(path, st, what="API key file")  # group-writable, another owner, its dirs
     if mode & 0o044:
         return f"API key file {path} is readable by other users: chmod 600 {path}"
     return None
