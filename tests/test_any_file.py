@@ -93,6 +93,12 @@ def shaped(draw: st.DrawFn) -> bytes:
         f'{{"version": "3.{n}", "examples": [{{"status": "{s}", "file_path": "{s}", '
         f'"run_time": {n or 0}, "exception": {{"message": "{s}"}}}}], '
         f'"summary": {{"example_count": {n or 0}}}}} Coverage {s}',
+        f'<?xml version="1.0"?><TestCase name="{s}"><TestFunction name="{s}"><Incident '
+        f'type="{s}"><DataTag>{s}</DataTag></Incident><Duration msecs="{n}"/></TestFunction>'
+        f'</TestCase><?xml version="1.0"?><TestCase name="{s}"><TestFunction name="x">'
+        '<Incident type="fail"/></TestFunction></TestCase>',
+        f'<TestResult><TestSuite name="{s}"><TestCase name="{s}" result="{s}" '
+        f'assertions_failed="{n}"/></TestSuite></TestResult>',
     ]
     return draw(st.sampled_from(shapes)).encode("utf-8", "surrogatepass")
 

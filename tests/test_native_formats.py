@@ -97,6 +97,46 @@ STATED: dict[str, tuple[str, int, int, int, int, str | None]] = {
     ),
     "rspec-json/rspec-report-action-dummy_results-0.json": ("rspec-json", 25, 1, 0, 0, None),
     "rspec-json/tableware-rspec-3.4.json": ("rspec-json", 12, 0, 0, 0, None),
+    # QTestLib incidents: pass, fail + xpass (QTest's totals count xpass failed), skip, and the
+    # blacklisted b* incidents as skipped; xfail is informational (its function's result
+    # follows). Three documents in one file.
+    "qtestlib/QtTestRunner-three-TestCase-documents.xml.txt": ("qtestlib", 19, 3, 0, 0, None),
+    "qtestlib/qtbase-selftest-expected_benchlibwalltime.xml": ("qtestlib", 5, 0, 0, 0, None),
+    "qtestlib/qtbase-selftest-expected_blacklisted.xml": ("qtestlib", 38, 0, 0, 36, None),
+    "qtestlib/qtbase-selftest-expected_counting.xml": ("qtestlib", 32, 8, 0, 8, None),
+    # 23 pass, 7 fail + 10 xpass = the txt golden's 17 failed; 5 skip incidents (txt: 4).
+    "qtestlib/qtbase-selftest-expected_expectfail.xml": ("qtestlib", 45, 17, 0, 5, None),
+    # Boost.Test reports: each TestCase's result (aborted is an error).
+    "boost-test/vs-boost-adapter-AbortedTest-sample.test.report.xml": (
+        "boost-test",
+        1,
+        0,
+        1,
+        0,
+        None,
+    ),
+    "boost-test/vs-boost-adapter-DataTestCase-sample.test.report.xml": (
+        "boost-test",
+        5,
+        1,
+        0,
+        0,
+        None,
+    ),
+    "boost-test/vs-boost-adapter-InvalidXmlLog-test_hlp.exe.test.report.xml": (
+        "boost-test",
+        2,
+        1,
+        0,
+        0,
+        None,
+    ),
+}
+# Boost.Test's logs beside their reports: not read, so a build with both counts once.
+NOT_READ = {
+    "boost-test/vs-boost-adapter-AbortedTest-sample.test.log.xml",
+    "boost-test/vs-boost-adapter-DataTestCase-sample.test.log.xml",
+    "boost-test/vs-boost-adapter-InvalidXmlLog-test_hlp.exe.test.log.xml",
 }
 
 
@@ -132,9 +172,21 @@ def test_every_native_corpus_file_is_in_the_table() -> None:
     """No file of the new formats in the corpus goes untested."""
     if not LIKE.is_dir():
         pytest.skip("no shared corpus here")
-    dirs = {"trx", "nunit", "xunit-net", "go-json", "jest-json", "mocha-json", "rspec-json"}
+    dirs = {"trx", "nunit", "xunit-net", "go-json", "jest-json", "mocha-json", "rspec-json",
+            "qtestlib", "boost-test"}  # fmt: skip
     present = {f"{d.name}/{f.name}" for d in LIKE.iterdir() if d.name in dirs for f in d.iterdir()}
-    assert present == set(STATED)
+    assert present == set(STATED) | NOT_READ
+
+
+@pytest.mark.parametrize("rel", sorted(NOT_READ))
+def test_boost_logs_are_left_to_their_reports(rel: str, tmp_path: Path) -> None:
+    """A Boost.Test log is claimed by no reader: its report beside it counts the build."""
+    src = LIKE / rel
+    if not src.is_file():
+        pytest.skip("no shared corpus here")
+    neutral = tmp_path / "boost.xml"
+    shutil.copyfile(src, neutral)
+    assert parse_claimed(neutral, load_parsers())[0] == []
 
 
 def test_a_go_stream_cut_mid_line_is_read_up_to_the_cut(tmp_path: Path) -> None:
