@@ -217,8 +217,7 @@ def check_trusted(path: Path, st: os.stat_result, *, what: str) -> None:
                 break
     if why:
         raise ConfigError(
-            f"{what} {why}; whoever can change it could send the builds and the API key "
-            "elsewhere"
+            f"{what} {why}; whoever can change it could send the builds and the API key elsewhere"
         )
 
 
