@@ -24,6 +24,7 @@ from .images import link_ready
 from .suites import tests_stage
 
 MAX_RUN_MS = 100 * 365 * 86_400_000  # validation refuses a run longer than a century
+JAVA_LONG = 2**63 - 1  # SEI's build_number column
 
 __all__ = ["Assembly", "AssemblyInput", "assemble"]
 
@@ -232,8 +233,18 @@ def assemble(records: Iterable[Record], given: AssemblyInput) -> Assembly:
         p["result"] = normalise_result(p["result"]) or p["result"]
     if "build_number" not in p:
         numbered = next((f for f in facts if f.build_number), None)
-        if numbered is not None and numbered.build_number and numbered.build_number.isdigit():
-            p["build_number"] = int(numbered.build_number)
+        stated = numbered.build_number if numbered is not None else None
+        if stated and stated.isdigit() and int(stated) > JAVA_LONG:
+            problems.append(
+                ParseProblem(
+                    path=numbered.source if numbered else ".",
+                    reason=f"build number {stated[:30]} is past SEI's range (a Java long); "
+                    "not used",
+                )
+            )
+            stated = None
+        if numbered is not None and stated and stated.isdigit():
+            p["build_number"] = int(stated)
             src["build_number"] = f"file {numbered.source}"
         else:
             p["build_number"] = p["start_time"] // 1000
