@@ -115,7 +115,7 @@ def cmd_parse(args: argparse.Namespace, io: Io) -> ExitStatus:
     warning; only a usage error in the command line itself (argparse's) stays non-zero."""
     soft = soft_fail_on(args.soft_fail, io.environ)
     try:
-        status, _ = _cmd_parse(args, io)
+        status = _cmd_parse(args, io)
     except (SeiWatchError, OSError) as exc:
         if not soft:
             raise
@@ -137,16 +137,16 @@ def _outcome(status: ExitStatus) -> str:
     return f"the build was not fully reported: {_WHY.get(status, f'exit {int(status)}')}"
 
 
-def _cmd_parse(args: argparse.Namespace, io: Io) -> tuple[ExitStatus, bool]:
+def _cmd_parse(args: argparse.Namespace, io: Io) -> ExitStatus:
     settings = settings_for(args, io)
     if args.post:
         settings, note = usable_state(settings, io.environ)
         if note:
             io.stderr.write(f"sei-watch: {note}\n")
     if args.parser:
-        return _parse_one(args, io, settings), False
+        return _parse_one(args, io, settings)
     if args.path.is_file():
-        return _parse_claimed(args, io, settings), False
+        return _parse_claimed(args, io, settings)
     fields, params = _fields(settings, args.sets)
     state = _state(settings, create=args.post)
     report = build_report(
@@ -194,13 +194,13 @@ def _cmd_parse(args: argparse.Namespace, io: Io) -> tuple[ExitStatus, bool]:
     if invalid:
         io.stderr.write("sei-watch: the payload is not valid:\n")
         io.stderr.writelines(f"  {visible(line)}\n" for line in invalid)
-        return ExitStatus.INVALID_PAYLOAD, False
+        return ExitStatus.INVALID_PAYLOAD
     if args.post:
         refusal = report.refusal()
         if refusal is not None:  # before the key is read: the fix is the config, not the key
             io.stderr.write(f"sei-watch: not posted: {refusal}\n")
-            return ExitStatus.INVALID_PAYLOAD, False
+            return ExitStatus.INVALID_PAYLOAD
         from .post import post  # noqa: PLC0415  (HTTP only when posting)
 
-        return post(io, settings, report, state, args), True
-    return (ExitStatus.PROBLEMS if asm.problems else ExitStatus.OK), False
+        return post(io, settings, report, state, args)
+    return ExitStatus.PROBLEMS if asm.problems else ExitStatus.OK

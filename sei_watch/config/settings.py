@@ -46,6 +46,7 @@ _SECTIONS = {
     "nats",
     "relay",
 }
+IDENTITY_MODES = ("per-branch", "plain")  # [assemble] identity: see context/identity.py
 _KEYS = {
     "assemble": {"tests_stage", "identity"},
     "scan": {"exclude", "max_file_bytes"},
@@ -254,8 +255,8 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
     tests_stage = assemble.get("tests_stage", "Tests")
     if not isinstance(tests_stage, str) or not tests_stage.strip():
         raise ConfigError(f"{where}: [assemble] tests_stage must be a non-empty string")
-    identity = assemble.get("identity", "per-branch")
-    if identity not in ("per-branch", "plain"):
+    identity = assemble.get("identity", IDENTITY_MODES[0])
+    if identity not in IDENTITY_MODES:
         raise ConfigError(
             f'{where}: [assemble] identity must be "per-branch" (one SEI job per branch and '
             f'matrix leg, one run per attempt) or "plain" (the CI\'s own names), not {identity!r}'

@@ -110,13 +110,19 @@ class Git:
         self.timeout = timeout
         self._shadow: Shadow | None = None
         self._config: dict[str, str] | None = None
+        self._dirs: tuple[Path, Path] | None = None
+
+    def _gitdirs(self) -> tuple[Path, Path]:
+        """(git dir, common dir), resolved and confined once per repository."""
+        if self._dirs is None:
+            self._dirs = resolve_gitdir(self.repo, self.confine)
+        return self._dirs
 
     def _setup(self) -> Path:
         if self._shadow is None:
             if shutil.which(self.git) is None:
                 raise GitError(f"git is not installed (looked for {self.git!r})")
-            gitdir, common = resolve_gitdir(self.repo, self.confine)
-            self._shadow = Shadow(gitdir, common, self.confine)
+            self._shadow = Shadow(*self._gitdirs(), self.confine)
         return self._shadow.path(self.config())
 
     def close(self) -> None:
@@ -164,8 +170,7 @@ class Git:
     def config(self) -> dict[str, str]:
         """The repository's own config, read as data: `--file` follows no include."""
         if self._config is None:
-            _, common = resolve_gitdir(self.repo, self.confine)
-            self._config = self.config_file(common / "config")
+            self._config = self.config_file(self._gitdirs()[1] / "config")
         return self._config
 
     def config_file(self, path: Path) -> dict[str, str]:

@@ -24,9 +24,8 @@ from __future__ import annotations
 import json
 import re
 
-__all__ = ["BRANCHED", "IDENTITY_MODES", "attempt_number", "job_suffix"]
+__all__ = ["BRANCHED", "attempt_number", "job_suffix"]
 
-IDENTITY_MODES = ("per-branch", "plain")
 # CIs whose job name is the same for every branch, leg and attempt.
 BRANCHED = frozenset(
     {

@@ -11,6 +11,7 @@ user cost a socket, never a thread, and never delay a delivery."""
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import socket
 import threading
@@ -48,7 +49,7 @@ HELP = {
 def _number(value: float) -> str:
     """A sample value in full: whole numbers as integers, others as the shortest exact float
     (`:g` kept six digits: an epoch time came out thousands of seconds off)."""
-    if value == int(value) and abs(value) < 2**53:
+    if math.isfinite(value) and value == int(value) and abs(value) < 2**53:
         return str(int(value))
     return repr(float(value))
 

@@ -8,6 +8,7 @@ queue while that owner lives.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Mapping
@@ -68,6 +69,7 @@ class Scope:
     row_id: int | None = None
 
 
+@functools.cache
 def _boot_id() -> str:
     try:
         with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as fh:

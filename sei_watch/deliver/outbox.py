@@ -149,7 +149,7 @@ class Outbox(OutboxAdmin):
         owners = {
             o for (o,) in self._read("SELECT DISTINCT owner FROM outbox WHERE state='inflight'")
         }
-        dead = [o for o in owners if not owner_alive(o)]
+        dead = [o for o in owners if o != self.owner and not owner_alive(o)]
         if not dead:
             return
         named = [o for o in dead if o is not None]

@@ -147,13 +147,17 @@ def _require_url(settings: Settings) -> str:
         raise ConfigError(f"{settings.source}: [sei] url: {exc}") from exc
 
 
-def destination_for(settings: Settings, environ: Mapping[str, str]) -> Destination:
-    """Where this config sends: SEI's base URL and the key's fingerprint, or the NATS servers."""
+def destination_for(
+    settings: Settings, environ: Mapping[str, str], *, key: str | None = None
+) -> Destination:
+    """Where this config sends: SEI's base URL and the key's fingerprint, or the NATS servers.
+    `key`: the API key already read, if it was."""
     if settings.target == "nats":
         # The servers without any user:password@ a URL may carry.
         return Destination(url="nats:" + re.sub(r"//[^/@,]*@", "//", settings.nats.servers))
     url = _require_url(settings)
-    return Destination(url=url, key_fp=key_fingerprint(load_api_key(settings, environ)))
+    key = key if key is not None else load_api_key(settings, environ)
+    return Destination(url=url, key_fp=key_fingerprint(key))
 
 
 def make_sender(
@@ -167,7 +171,8 @@ def make_sender(
     `[deliver] target = "nats"` to the fleet's JetStream (no SEI key on this host). It sends
     only rows queued for this destination, or with `row_id` that one row."""
     backoff = Backoff(cap=settings.sei.backoff_cap, max_age=settings.sei.max_age)
-    scope = Scope(destination=destination_for(settings, environ), row_id=row_id)
+    key = load_api_key(settings, environ) if settings.target == "sei" else None
+    scope = Scope(destination=destination_for(settings, environ, key=key), row_id=row_id)
     if settings.target == "nats":
         from .jetstream import NatsPublisher  # noqa: PLC0415  (nats-py only where used)
 
@@ -181,7 +186,7 @@ def make_sender(
         )
     return Sender(
         outbox=outbox,
-        client=sei_client(settings, environ),
+        client=sei_client(settings, environ, key=key),
         backoff=backoff,
         rng=random.Random(),
         limit=RateLimit(settings.sei.max_per_minute),
@@ -190,11 +195,13 @@ def make_sender(
     )
 
 
-def sei_client(settings: Settings, environ: Mapping[str, str]) -> SeiClient:
-    """The HTTP client to SEI, with the API key."""
+def sei_client(
+    settings: Settings, environ: Mapping[str, str], *, key: str | None = None
+) -> SeiClient:
+    """The HTTP client to SEI, with the API key (read here unless given)."""
     return SeiClient(
         settings.sei.url or "",
-        load_api_key(settings, environ),
+        key if key is not None else load_api_key(settings, environ),
         connect_timeout=settings.sei.connect_timeout,
         read_timeout=settings.sei.read_timeout,
         ca_bundle=settings.sei.ca_bundle,
