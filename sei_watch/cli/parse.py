@@ -104,6 +104,8 @@ _WHY = {
     ExitStatus.USAGE: "the configuration is not usable (see above)",
     ExitStatus.INVALID_PAYLOAD: "SEI would not store this build (see above)",
     ExitStatus.NOT_DELIVERED: "SEI was not reached in time; the payload is saved (see above)",
+    ExitStatus.INTERRUPTED: "interrupted before SEI answered; the payload is saved (see above)",
+    ExitStatus.TERMINATED: "the job was cancelled before SEI answered; the payload is saved",
 }
 
 

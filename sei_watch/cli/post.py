@@ -4,7 +4,12 @@ when SEI cannot be reached (the runner may be gone before any retry)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
 from dataclasses import replace
+from types import FrameType
 
 from sei_watch.config import Settings
 from sei_watch.context import BuildState
@@ -21,7 +26,55 @@ from .outbox import deliver_one
 __all__ = ["post"]
 
 
+class _Cancelled(BaseException):
+    """A cancelled job's signal. A BaseException, so no `except Exception` on the way (the HTTP
+    client's, the sender's) can swallow it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _cancellable() -> Iterator[None]:
+    """SIGTERM and SIGINT raise `_Cancelled` while the payload waits on SEI, so the caller can
+    save it before the process goes (CI cancels a job with SIGTERM, then SIGKILL)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only
+        return
+
+    def cancel(signum: int, _frame: FrameType | None) -> None:
+        raise _Cancelled(signum)
+
+    previous = {sig: signal.signal(sig, cancel) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def post(
+    io: Io, settings: Settings, report: Report, state: BuildState | None, args: argparse.Namespace
+) -> ExitStatus:
+    try:
+        with _cancellable():
+            return _post(io, settings, report, state, args)
+    except _Cancelled as cancelled:
+        payload = report.payload
+        path = save_payload(payload, undelivered_path(args.save_undelivered, payload))
+        name = signal.Signals(cancelled.signum).name
+        io.stderr.write(
+            f"sei-watch: {name} before SEI confirmed the build; the payload is saved in {path}: "
+            f"keep it as a job artifact, and `sei-watch outbox import {path.name}` queues it "
+            "on any machine that has the API key\n"
+        )
+        return (
+            ExitStatus.INTERRUPTED if cancelled.signum == signal.SIGINT else ExitStatus.TERMINATED
+        )
+
+
+def _post(
     io: Io, settings: Settings, report: Report, state: BuildState | None, args: argparse.Namespace
 ) -> ExitStatus:
     payload = report.payload
