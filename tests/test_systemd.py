@@ -148,3 +148,29 @@ def test_configuration_errors_are_not_restarted(tmp_path: Path) -> None:
     found = re.search(r"^RestartPreventExitStatus=(.+)$", UNIT.read_text(), re.MULTILINE)
     assert found
     assert str(int(ExitStatus.USAGE)) in found.group(1).split()
+
+
+def test_notify_survives_running_out_of_descriptors(tmp_path: Path) -> None:
+    """EMFILE from the notify `socket()` call is a missed datagram, not a crash: a process with
+    every descriptor in use sends READY, STATUS and WATCHDOG and carries on (it used to raise
+    OSError out of `send`, which aborted the daemon)."""
+    script = (
+        "import os, resource\n"
+        "from sei_watch.daemon.notify import Notifier\n"
+        "n = Notifier({'NOTIFY_SOCKET': %r})\n"
+        "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))\n"
+        "held = []\n"
+        "try:\n"
+        "    while True:\n"
+        "        held.append(os.open(os.devnull, os.O_RDONLY))\n"
+        "except OSError:\n"
+        "    pass\n"
+        "n.ready('up'); n.status('busy'); n.watchdog(); n.stopping()\n"
+        "print('carried on')\n"
+    ) % str(tmp_path / "notify.sock")
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "carried on"

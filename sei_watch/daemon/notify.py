@@ -30,12 +30,12 @@ class Notifier:
         if not self._addr:
             return
         msg = "\n".join(f"{k}={v}" for k, v in fields.items()).encode()
-        # If systemd went away there is nothing useful to do about it here.
-        with (
-            socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock,
-            contextlib.suppress(OSError),
-        ):
-            sock.sendto(msg, self._addr)
+        # A missed datagram costs one ping; systemd gone, or no descriptor left (EMFILE in
+        # socket() itself), must never take the daemon down with it.
+        with contextlib.suppress(OSError):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+            with sock:
+                sock.sendto(msg, self._addr)
 
     def ready(self, status: str) -> None:
         self.send(READY="1", STATUS=status)
