@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from sei_watch.show.termsafe import visible
+from sei_watch.termsafe import visible
 
 from .daemonproc import write_build
 from .sei_server import StandIn

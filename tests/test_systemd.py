@@ -155,9 +155,9 @@ def test_notify_survives_running_out_of_descriptors(tmp_path: Path) -> None:
     every descriptor in use sends READY, STATUS and WATCHDOG and carries on (it used to raise
     OSError out of `send`, which aborted the daemon)."""
     script = (
-        "import os, resource\n"
+        "import os, resource, sys\n"
         "from sei_watch.daemon.notify import Notifier\n"
-        "n = Notifier({'NOTIFY_SOCKET': %r})\n"
+        "n = Notifier({'NOTIFY_SOCKET': sys.argv[1]})\n"
         "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
         "resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))\n"
         "held = []\n"
@@ -168,9 +168,9 @@ def test_notify_survives_running_out_of_descriptors(tmp_path: Path) -> None:
         "    pass\n"
         "n.ready('up'); n.status('busy'); n.watchdog(); n.stopping()\n"
         "print('carried on')\n"
-    ) % str(tmp_path / "notify.sock")
+    )
     proc = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-c", script, str(tmp_path / "notify.sock")], capture_output=True, text=True, timeout=60, check=False
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "carried on"

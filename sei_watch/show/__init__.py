@@ -7,9 +7,10 @@ Leaves: text on a stream, or an HTML page.
 
 from typing import TYPE_CHECKING
 
+from sei_watch.termsafe import visible
+
 if TYPE_CHECKING:
     from .summary import dump_json, record_json, write_summary
-    from .termsafe import visible
     from .timeline import render_html, render_text
 else:
     from sei_watch._lazy import exports
@@ -20,7 +21,6 @@ else:
             "dump_json": "summary",
             "record_json": "summary",
             "write_summary": "summary",
-            "visible": "termsafe",
             "render_html": "timeline",
             "render_text": "timeline",
         },

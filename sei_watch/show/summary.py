@@ -9,8 +9,7 @@ from typing import Any, TextIO
 
 from sei_watch.payload import Assembly
 from sei_watch.records import Record
-
-from .termsafe import safe_copy, visible
+from sei_watch.termsafe import safe_copy, visible
 
 __all__ = ["fmt_ms", "record_json", "write_summary"]
 

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sei_watch.schema import instant_ms
+from sei_watch.termsafe import safe_copy
 
 from .summary import fmt_ms
-from .termsafe import safe_copy
 
 __all__ = ["Row", "render_html", "render_text", "rows_of"]
 
