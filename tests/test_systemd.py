@@ -170,7 +170,11 @@ def test_notify_survives_running_out_of_descriptors(tmp_path: Path) -> None:
         "print('carried on')\n"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path / "notify.sock")], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-c", script, str(tmp_path / "notify.sock")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "carried on"
