@@ -10,6 +10,8 @@ import threading
 from collections.abc import MutableMapping
 from typing import Any, TextIO
 
+from sei_watch.termsafe import visible
+
 __all__ = ["configure_logging", "get_logger", "redact", "register_secret"]
 
 
@@ -100,6 +102,22 @@ class _Journald:
         return f"<{prio}>{self.inner(logger, name, event)}"
 
 
+def _terminal_safe(
+    _logger: Any, _name: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """For the console renderer, which prints a plain string value and a traceback as they
+    are: a file name or an exception message quoting a build's file could carry ESC to an
+    operator's terminal. A traceback keeps its line breaks."""
+    for key, value in event.items():
+        if not isinstance(value, str):
+            continue
+        if key in ("exception", "stack"):
+            event[key] = "\n".join(visible(line) for line in value.split("\n"))
+        else:
+            event[key] = visible(value)
+    return event
+
+
 def _is_journal(stream: TextIO) -> bool:
     """Whether `stream` is the journal's: JOURNAL_STREAM names its device and inode."""
     want = os.environ.get("JOURNAL_STREAM", "")
@@ -141,6 +159,7 @@ def _apply_locked() -> None:
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
             redact,
+            *(() if json else (_terminal_safe,)),
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),

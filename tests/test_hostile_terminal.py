@@ -4,9 +4,12 @@ summary, --timeline, --explain, the problem list, `timeline last` or `outbox lis
 
 from __future__ import annotations
 
+import io
+import json
 import re
 from pathlib import Path
 
+from sei_watch.logs import configure_logging, get_logger
 from sei_watch.termsafe import visible
 
 from .daemonproc import write_build
@@ -52,9 +55,41 @@ def test_summary_timeline_explain_and_problems_are_escaped(run_cli, tmp_path: Pa
 def test_timeline_last_and_outbox_list_are_escaped(
     run_cli, tmp_path: Path, sei: StandIn, sei_config: Path
 ) -> None:
-    """What the daemon kept (a timeline, an outbox row) is escaped when shown too."""
+    """What the daemon kept (a timeline, an outbox row) is escaped when shown too: the
+    `parse --post` result lines, `outbox list`, and `outbox retry|drop ID`, which echo the key."""
     ws = hostile_ws(tmp_path)
-    run_cli("parse", str(ws), "--post", "--config", str(sei_config), "--set", "pipeline=p\x1b[2J")
+    posted = run_cli(
+        "parse", str(ws), "--post", "--config", str(sei_config),
+        "--set", "pipeline=p\x1b[2J", "--set", "job_full_name=j\x1b]2;x\x07",
+    )  # fmt: skip
+    _clean(posted.out)
+    _clean(posted.err)
     listed = run_cli("outbox", "list", "--config", str(sei_config))
     _clean(listed.out)
     assert "\\x1b" in listed.out
+    row = listed.out.split()[0]
+    for action in ("retry", "drop"):
+        res = run_cli("outbox", action, row, "--config", str(sei_config))
+        _clean(res.out)
+        _clean(res.err)
+        assert "\\x1b" in res.out, (action, res.out)
+
+
+def test_the_console_log_escapes_what_it_prints() -> None:
+    """The human log renderer (a TTY, or `--log-format console`) shows a file name with ESC
+    and a newline in it as escapes, as every other human line does; JSON stays exact."""
+    out = io.StringIO()
+    configure_logging(stream=out, json=False, color=False)
+    log = get_logger("test")
+    log.warning("file.unreadable", path="TEST-\x1b[2Jx\nforged.xml")
+    try:
+        raise ValueError("bad name TEST-\x1b]2;owned\x07.xml")
+    except ValueError:
+        log.exception("build.crashed", build="b\x1b[31m")
+    _clean(out.getvalue())
+    assert "\\x1b[2J" in out.getvalue()
+    out = io.StringIO()
+    configure_logging(stream=out, json=True)
+    get_logger("test").warning("file.unreadable", path="TEST-\x1b[2Jx.xml")
+    configure_logging()  # back to stderr for the tests that follow
+    assert json.loads(out.getvalue())["path"] == "TEST-\x1b[2Jx.xml"

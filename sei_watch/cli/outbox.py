@@ -74,11 +74,11 @@ def cmd_outbox(args: argparse.Namespace, io: Io, settings: Settings) -> ExitStat
             if args.all_dead:
                 io.stdout.write(f"{outbox.requeue_dead()} dead rows queued again\n")
             elif args.key:
-                io.stdout.write(f"{outbox.requeue(args.key).key} queued again\n")
+                io.stdout.write(f"{visible(outbox.requeue(args.key).key)} queued again\n")
             else:
                 raise ConfigError("outbox retry needs KEY or --all-dead")
         elif args.action == "drop":
-            io.stdout.write(f"{outbox.drop(args.key).key} dropped\n")
+            io.stdout.write(f"{visible(outbox.drop(args.key).key)} dropped\n")
         elif args.action == "stats":
             io.stdout.write(json.dumps(outbox.stats(), indent=2) + "\n")
         elif args.action == "import":
