@@ -159,3 +159,19 @@ def test_corrupt_outbox_keeps_what_was_pending(tmp_path: Path, sei: StandIn) -> 
         assert any(".corrupt-" in p.name for p in db.parent.iterdir())
     finally:
         assert up.stop() == 0
+
+
+def test_root_moved_away_and_made_again(tmp_path: Path, sei: StandIn) -> None:
+    """A root moved away (`mv`) and made again: the old inotify watch follows the moved
+    directory and sees nothing wrong, so only the root's inode, compared on every check, tells;
+    the next build in the new root is reported within seconds (it used to wait 300 s)."""
+    root, watches = spool(tmp_path)
+    d = DaemonProc(tmp_path, sei, watches, daemon="rescan = 300").start()
+    try:
+        root.rename(tmp_path / "spool.old")
+        root.mkdir()
+        write_build(root / "moved" / "1")
+        wait_for(lambda: ("moved", 1) in keys(sei), 20, "the build in the new root")
+        assert d.seen("watch.root_replaced")
+    finally:
+        assert d.stop() == 0

@@ -147,8 +147,9 @@ class RootWatcher:
         self.degraded.add(root)
 
     def check(self) -> bool:
-        """Whether a root's emitter thread died (watchdog dies on a tree grown too deep, say):
-        its root is unscheduled, so the next sync starts it again (or marks it degraded)."""
+        """Whether a root's emitter thread died (watchdog dies on a tree grown too deep, say) or
+        its root was replaced: its root is unscheduled, so the next sync starts it again (or
+        marks it degraded or missing)."""
         died = False
         reader = getattr(self.native, "_inotify_fd", None)  # watchdog's inotify reading thread
         if not self.native.is_alive() or (
@@ -163,6 +164,19 @@ class RootWatcher:
                 if obs is old:
                     del self._scheduled[root]
             died = True
+        # A root moved away and made again: the inotify watch follows the moved directory and
+        # reports nothing, so only the inode tells (one stat per root per pass).
+        for root, (obs, watch, ino) in list(self._scheduled.items()):
+            if _ino(root) != ino:
+                log.warning(
+                    "watch.root_replaced",
+                    root=str(root),
+                    note="re-watching; a rescan catches what was missed",
+                )
+                with contextlib.suppress(Exception):
+                    obs.unschedule(watch)
+                del self._scheduled[root]
+                died = True
         for observer in (self.native, self.polling):
             alive = {id(e.watch): e.is_alive() for e in list(observer.emitters)}
             for root, (obs, watch, _) in list(self._scheduled.items()):
