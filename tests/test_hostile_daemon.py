@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
+
+from sei_watch.config import WatchSpec
+from sei_watch.daemon.watcher import RootWatcher
 
 from .daemonproc import DaemonProc, wait_for, write_build
 from .sei_server import StandIn
@@ -175,3 +180,33 @@ def test_root_moved_away_and_made_again(tmp_path: Path, sei: StandIn) -> None:
         assert d.seen("watch.root_replaced")
     finally:
         assert d.stop() == 0
+
+
+def test_a_degraded_root_is_not_walked_again_by_every_fast_rescan(tmp_path: Path) -> None:
+    """A root degraded by a tree too deep to watch is tried again only at the periodic rescan:
+    each try walks the whole tree that broke it (one build's 2,000-deep tree kept the daemon
+    at a full walk every 5 s). The fast rescans between only look to the pattern depth."""
+    root = tmp_path / "spool"
+    deep_tree(root / "evil" / "1" / "node_modules")
+    watches = (WatchSpec(name="spool", root=root, pattern=("{pipeline}", "{build_number}")),)
+    watcher = RootWatcher(queue.Queue(maxsize=100), threading.Event())
+    try:
+        watcher.sync(watches)
+        assert root in watcher.degraded
+        tries: list[str] = []
+        real = watcher.native.schedule
+
+        def counted(*args: object, **kwargs: object) -> object:
+            tries.append(str(args[1]))
+            return real(*args, **kwargs)
+
+        watcher.native.schedule = counted
+        for _ in range(3):
+            watcher.sync(watches, retry_degraded=False)
+        assert tries == []
+        watcher.sync(watches)
+        assert tries == [str(root)]
+        assert root in watcher.degraded
+    finally:
+        watcher.stop()
+        remove(root)

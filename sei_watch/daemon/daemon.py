@@ -127,7 +127,7 @@ class Daemon:
         self.metrics.inc("rescans_total")
         log.info("daemon.ready", builds_found=found, roots=len(self.live.settings.watches))
         notify.ready(self._status())
-        last_rescan = last_status = last_ping = last_look = time.monotonic()
+        last_rescan = last_full = last_status = last_ping = last_look = time.monotonic()
         try:
             while not self.stop.is_set():
                 self._drain(events)
@@ -143,26 +143,25 @@ class Daemon:
                 # rescanned as soon as it is back, not at the next periodic rescan.
                 if watcher.missing and now - last_look >= 1.0 and live.settings.daemon.events:
                     last_look = now
-                    if watcher.sync(live.settings.watches):
+                    if watcher.sync(live.settings.watches, retry_degraded=False):
                         self.resync.set()
                 # A root events cannot cover (too deep to watch) is rescanned every few seconds.
+                # Only the walk to the pattern depth, never the tree that broke the watch:
+                # watching it again is tried at the periodic rescan, not every few seconds.
                 fast = bool(watcher.degraded) and now - last_rescan >= DEGRADED_RESCAN
-                if (
-                    fast
-                    or self.overflow.is_set()
-                    or self.resync.is_set()
-                    or now - last_rescan >= live.settings.daemon.rescan
-                ):
+                full = now - last_full >= live.settings.daemon.rescan
+                if fast or full or self.overflow.is_set() or self.resync.is_set():
                     if self.overflow.is_set():
                         log.warning("watch.overflow", action="rescanning the roots")
                         self.metrics.inc("watch_overflows_total")
                     self.overflow.clear()
                     self.resync.clear()
                     if live.settings.daemon.events:
-                        watcher.sync(live.settings.watches)
+                        watcher.sync(live.settings.watches, retry_degraded=full)
                     live.tracker.rescan()
                     self.metrics.inc("rescans_total")
                     last_rescan = now
+                    last_full = now if full else last_full
                 for cand in live.tracker.due():
                     self._work.put(cand)
                     self.metrics.inc("builds_seen_total")

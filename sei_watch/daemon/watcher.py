@@ -85,9 +85,10 @@ class RootWatcher:
         self.native.start()
         self.polling.start()
 
-    def sync(self, watches: tuple[WatchSpec, ...]) -> int:
+    def sync(self, watches: tuple[WatchSpec, ...], *, retry_degraded: bool = True) -> int:
         """Schedule every root that exists; drop gone ones; re-watch a root that was replaced.
-        Returns how many roots it started watching."""
+        A degraded root is tried again only with `retry_degraded`: each try walks the tree that
+        broke it. Returns how many roots it started watching."""
         started = 0
         wanted = {w.root: w.force_polling for w in watches}
         self.missing = set()
@@ -104,7 +105,7 @@ class RootWatcher:
                     )
                     self.overflow.set()
         for root, polling in wanted.items():
-            if root in self._scheduled:
+            if root in self._scheduled or (root in self.degraded and not retry_degraded):
                 continue
             found = _ino(root)
             if found is None or not os.access(root, os.R_OK | os.X_OK):
