@@ -14,8 +14,17 @@ from typing import Any, TypedDict
 from lxml import etree
 
 from sei_watch.plugins import ParseContext, ParseError
+from sei_watch.xmlfeed import Feeder, UnendingTag
 
-__all__ = ["XMLSyntaxError", "pull_events", "pull_parser", "root_tag", "tree_parser"]
+__all__ = [
+    "Feeder",
+    "UnendingTag",
+    "XMLSyntaxError",
+    "pull_events",
+    "pull_parser",
+    "root_tag",
+    "tree_parser",
+]
 
 XMLSyntaxError = etree.XMLSyntaxError
 
@@ -80,10 +89,11 @@ def pull_events(path: Path, ctx: ParseContext, tags: tuple[str, ...]) -> Iterato
     """(event, element) for the start and end of `tags`, streamed from a file the context
     opened (bounded, inside the root); malformed XML is a ParseError with its line."""
     parser = pull_parser(tags)
+    feeder = Feeder(parser)
     with ctx.open(path) as fh:
         try:
             while chunk := fh.read(CHUNK):
-                parser.feed(chunk)
+                feeder.feed(chunk)
                 yield from parser.read_events()
             parser.close()
             yield from parser.read_events()

@@ -17,7 +17,7 @@ from sei_watch.plugins import ParseContext, ParseError
 from sei_watch.records import Record, SuiteSummary
 
 from ._junit_suite import SuiteCounter
-from ._xml import XMLSyntaxError, pull_parser, root_tag
+from ._xml import Feeder, UnendingTag, XMLSyntaxError, pull_parser, root_tag
 
 __all__ = ["JUnitParser"]
 
@@ -41,6 +41,7 @@ class _Stream:
 
     def run(self, fh: BinaryIO, *, recover: bool) -> Iterator[SuiteSummary]:
         parser = pull_parser(("testsuite",), recover=recover)
+        feeder = Feeder(parser)
         fed = 0
         while chunk := fh.read(CHUNK):
             fed += len(chunk)
@@ -51,7 +52,7 @@ class _Stream:
                 self.done += self.partial()
                 yield from self._take()
                 return
-            parser.feed(chunk)
+            feeder.feed(chunk)
             self._events(parser)
             for elem, counter in self.stack:
                 if len(elem) > BATCH:
@@ -159,6 +160,13 @@ class JUnitParser:
             stream = _Stream(source, fallback)
             try:
                 yield from stream.run(fh, recover=False)
+            except UnendingTag as exc:
+                found = stream.done + stream.partial()
+                if not found and not stream.emitted:
+                    raise
+                yield from found
+                yield ctx.problem(path, f"{exc.reason}; counts up to it are partial", line=exc.line)
+                return
             except XMLSyntaxError as exc:
                 yield from self._after_error(exc, fh, ctx=ctx, path=path, stream=stream)
                 return
@@ -190,7 +198,7 @@ class JUnitParser:
                 recovered += 1
                 if recovered > stream.emitted:
                     yield SuiteSummary(**{**_fields(s), "flags": (*s.flags, "recovered")})
-        except XMLSyntaxError:
+        except (XMLSyntaxError, UnendingTag):
             for s in again.done + again.partial():
                 recovered += 1
                 yield SuiteSummary(**{**_fields(s), "flags": (*s.flags, "recovered")})

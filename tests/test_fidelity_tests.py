@@ -237,3 +237,20 @@ def test_an_instance_sei_does_not_name_is_not_posted(run_cli, tmp_path: Path) ->
         assert sei.accepted == []
     finally:
         sei.stop()
+
+
+def test_a_tag_that_never_ends_is_left_out_of_the_zip_not_buffered(tmp_path: Path) -> None:
+    """The zip's own reading of a report stops at a tag with no `>` for 2 MiB (libxml2 would
+    hold it whole, at ten times its size): that report is left out with the reason, and the
+    good report beside it still gives its rows."""
+    from sei_watch.payload.testzip import junit_zip
+
+    good = '<testsuite name="g"><testcase classname="c" name="t" time="0.5"/></testsuite>'
+    (tmp_path / "TEST-good.xml").write_text(good)
+    (tmp_path / "TEST-bad.xml").write_bytes(b'<testsuite name="b"' + b' x="y"' * 600_000)
+    data, problems = junit_zip(tmp_path, ["TEST-good.xml", "TEST-bad.xml"], cap=8 << 20)
+    assert data is not None
+    rows, _ = read_junit_zip(data)
+    assert [(r.classname, r.name) for r in rows] == [("c", "t")]
+    assert [p.path for p in problems] == ["TEST-bad.xml"]
+    assert "no '>' in 2 MiB" in problems[0].reason

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from sei_watch.status import ExitStatus
 
 from .daemonproc import DaemonProc, wait_for, write_build
@@ -122,3 +124,28 @@ def test_junit_recovery_is_bounded(tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stderr
     assert rss < 160, rss
     assert "recovery stopped" in proc.stdout
+
+
+@pytest.mark.parametrize("where", ["suite", "case"])
+def test_a_tag_that_never_ends_is_bounded_in_both_passes(tmp_path: Path, where: str) -> None:
+    """A start tag that never closes (128 MiB of attributes): libxml2's push parser holds an
+    unfinished tag whole before it parses it, ten times its size (a 153 MB file peaked at
+    1.5 GB). Both passes stop once no `>` came for 2 MiB: memory stays within the recovery
+    budget, what was counted before the tag is kept, and the problem names the cause."""
+    path = tmp_path / "TEST-unending.xml"
+    head = b'<testsuites><testsuite name="s" tests="2"'
+    if where == "case":
+        head += b'><testcase classname="c" name="ok"/><testcase classname="c" name="n"'
+    chunk = b' x="y"' * 100_000
+    with path.open("wb") as fh:
+        fh.write(head)
+        while fh.tell() < 128 << 20:
+            fh.write(chunk)
+    rss, proc = _peak_rss_mib(
+        [sys.executable, "-m", "sei_watch", "parse", str(path), "--parser", "junit"]
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert rss < 160, rss
+    assert "no '>' in 2 MiB" in proc.stdout, proc.stdout
+    if where == "case":
+        assert '"name": "s"' in proc.stdout  # the suite counted up to the break

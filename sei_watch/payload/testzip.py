@@ -25,6 +25,7 @@ from sei_watch.durations import parse_time
 from sei_watch.errors import SeiWatchError
 from sei_watch.records import ParseProblem
 from sei_watch.safeio import read_under
+from sei_watch.xmlfeed import Feeder, UnendingTag
 
 __all__ = ["NESTED", "junit_zip"]
 
@@ -32,6 +33,7 @@ NESTED = "levelops_junit_reports.zip"
 _OUTCOMES = ("failure", "error", "skipped")
 _MESSAGE_MAX = 1000
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+_SLICE = 1 << 16
 
 
 def _seconds(raw: str | None) -> float | None:
@@ -83,11 +85,24 @@ def _suite(elem: etree._Element, fallback: str) -> bytes:
     return bytes(etree.tostring(out, xml_declaration=True, encoding="UTF-8"))
 
 
+def _ended(parser: etree.XMLPullParser, fallback: str) -> list[bytes]:
+    """The suites that ended since the last look, written out; their cases then dropped, so
+    memory stays bounded by one suite."""
+    out = []
+    for _, elem in parser.read_events():
+        if not isinstance(elem, etree._Element):
+            continue
+        if elem.find("testcase") is not None:
+            out.append(_suite(elem, fallback))
+        for case in elem.findall("testcase"):
+            elem.remove(case)
+    return out
+
+
 def _suites(data: bytes, fallback: str) -> Iterator[bytes]:
     """Every suite of a report that holds test cases; a report that does not parse to its
     end raises ValueError (a partial file would send a partial run's rows for good)."""
-    events = etree.iterparse(
-        io.BytesIO(data),
+    parser = etree.XMLPullParser(
         events=("end",),
         tag="testsuite",
         resolve_entities=False,
@@ -96,15 +111,18 @@ def _suites(data: bytes, fallback: str) -> Iterator[bytes]:
         huge_tree=False,
         remove_comments=True,
     )
+    feeder = Feeder(parser)  # a tag that never ends is refused before libxml2 holds it
     found: list[bytes] = []
     try:
-        for _, elem in events:
-            if elem.find("testcase") is not None:
-                found.append(_suite(elem, fallback))
-            for case in elem.findall("testcase"):
-                elem.remove(case)  # bounded memory: a suite's cases are written, then gone
+        for at in range(0, len(data), _SLICE):
+            feeder.feed(data[at : at + _SLICE])
+            found += _ended(parser, fallback)
+        parser.close()
+        found += _ended(parser, fallback)
     except etree.XMLSyntaxError as exc:
         raise ValueError(f"does not parse to its end ({exc.msg})") from exc
+    except UnendingTag as exc:
+        raise ValueError(exc.reason) from exc
     yield from found
 
 
