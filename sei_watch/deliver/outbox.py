@@ -35,6 +35,8 @@ from .outbox_store import COLUMNS, Row, row_of
 
 __all__ = ["Outbox", "Row", "payload_key"]
 
+_O_COLUMNS = ", ".join(f"o.{c.strip()}" for c in COLUMNS.split(","))  # joined with `heads`
+
 log = get_logger("sei_watch.outbox")
 
 Enqueued = Literal["queued", "unchanged", "replaced", "requeued"]
@@ -187,25 +189,21 @@ class Outbox(OutboxAdmin):
         now = self._clock()
         self._recover()
         where, args = self._scope_sql(scope)
-        (due,) = self._read(
-            f"SELECT count(*) FROM outbox o WHERE state='pending' AND next_attempt<=?{where}",
-            (now, *args),
-        )[0]
-        if not due:  # nothing to do: no write transaction, no fsync
-            return []
-        # One row of its own for a one-shot: an older row of the job is not its to send.
-        order = (
-            ""
-            if scope.row_id is not None
-            else "AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.instance_guid=o.instance_guid "
-            "AND p.job=o.job AND p.state IN ('pending','inflight') AND p.id<o.id) "
+        if scope.row_id is not None:  # a one-shot's own row: an older row of the job is not its
+            source, due = "outbox o WHERE o.state='pending' AND o.next_attempt<=?", "o"
+        else:  # the head of each job only: a job's builds go out in order
+            source = (
+                "heads h JOIN outbox o ON o.id=h.id WHERE h.state='pending' AND h.next_attempt<=?"
+            )
+            due = "h"
+        query = (
+            f"SELECT {_O_COLUMNS}, o.body, o.attachment FROM {source}{where} "
+            f"ORDER BY {due}.next_attempt, {due}.id LIMIT ?"
         )
+        if not self._read(f"SELECT 1 FROM {source}{where} LIMIT 1", (now, *args)):
+            return []  # nothing to do: no write transaction, no fsync
         with self._write() as db:
-            rows = db.execute(
-                f"SELECT {COLUMNS}, body, attachment FROM outbox o WHERE state='pending' "
-                f"AND next_attempt<=?{where} {order}ORDER BY next_attempt, id LIMIT ?",
-                (now, *args, limit),
-            ).fetchall()
+            rows = db.execute(query, (now, *args, limit)).fetchall()
             db.executemany(
                 "UPDATE outbox SET state='inflight', updated=?, owner=? WHERE id=?",
                 [(now, self.owner, r[0]) for r in rows],

@@ -17,59 +17,16 @@ from typing import Any
 from sei_watch.errors import OutboxError
 from sei_watch.logs import get_logger
 
+from .outbox_schema import LATER_COLUMNS, SCHEMA, rebuild_heads
+
 __all__ = ["COLUMNS", "Row", "SqliteStore", "file_bytes", "row_of"]
 
 log = get_logger("sei_watch.outbox")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    instance_guid TEXT NOT NULL,
-    job TEXT NOT NULL,
-    build_number INTEGER NOT NULL,
-    body BLOB NOT NULL,
-    body_hash TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('pending', 'inflight', 'delivered', 'dead')),
-    attempts INTEGER NOT NULL DEFAULT 0,
-    created REAL NOT NULL,
-    updated REAL NOT NULL,
-    next_attempt REAL NOT NULL,
-    delivered_at REAL,
-    last_error TEXT,
-    attachment BLOB,
-    destination TEXT,
-    key_fp TEXT,
-    queued_by TEXT,
-    owner TEXT,
-    UNIQUE (instance_guid, job, build_number)
-);
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt);
-CREATE INDEX IF NOT EXISTS outbox_job ON outbox (instance_guid, job, id);
--- The claim's per-job order looks only at open rows: without this it walks every delivered
--- row of the job for each pending one (cubic in a deep backlog of one job).
-CREATE INDEX IF NOT EXISTS outbox_open ON outbox (instance_guid, job, id)
-    WHERE state IN ('pending', 'inflight');
-CREATE TABLE IF NOT EXISTS recovery (
-    at REAL NOT NULL, moved_to TEXT NOT NULL, recovered INTEGER NOT NULL,
-    derived_again INTEGER NOT NULL
-);
-"""
-
 
 COLUMNS = (
     "id, instance_guid, job, build_number, state, attempts, created, updated, "
     "next_attempt, delivered_at, last_error, size, body_hash, destination, key_fp, queued_by, "
     "owner"
-)
-# Added after the first release: an older file gets them (NULL: queued before rows recorded
-# their destination, sent by the agent as before).
-_LATER_COLUMNS = (
-    "attachment BLOB",
-    "destination TEXT",
-    "key_fp TEXT",
-    "queued_by TEXT",
-    "owner TEXT",
 )
 
 
@@ -193,7 +150,7 @@ class SqliteStore:
             )
             db.execute("PRAGMA busy_timeout=30000")
             db.execute("SELECT 1 FROM outbox LIMIT 1").fetchall()
-            for column in _LATER_COLUMNS:
+            for column in LATER_COLUMNS:
                 name = column.split()[0]
                 if name not in {r[1] for r in db.execute("PRAGMA table_info(outbox)")}:
                     raise sqlite3.OperationalError(f"no column {name}: written by an older release")
@@ -227,9 +184,9 @@ class SqliteStore:
                 raise _translate(self.path, exc) from exc
             db = self._move_aside(exc)
         try:
-            db.executescript(_SCHEMA)
+            db.executescript(SCHEMA)
             columns = {r[1] for r in db.execute("PRAGMA table_info(outbox)")}
-            for column in _LATER_COLUMNS:
+            for column in LATER_COLUMNS:
                 if column.split()[0] not in columns:
                     db.execute(f"ALTER TABLE outbox ADD COLUMN {column}")
             self._restore(db)
@@ -239,6 +196,7 @@ class SqliteStore:
                 db.execute("CREATE TABLE IF NOT EXISTS opened (at REAL)")
                 db.execute("DELETE FROM opened")
                 db.execute("INSERT INTO opened VALUES (?)", (self._clock(),))
+                rebuild_heads(db)
         except sqlite3.Error as exc:
             raise _translate(self.path, exc) from exc
         return db
