@@ -6,11 +6,13 @@ SIGKILLed at random points and restarted on the same state dir.
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +33,7 @@ class SoakResult:
     kills: int
     requests: int
     seconds: float
+    operator_calls: int = 0  # `outbox stats` and `doctor` run beside the deliverer
 
 
 def run_soak(
@@ -41,6 +44,7 @@ def run_soak(
     fault_rate: float = 0.3,
     seed: int = 7,
     deadline: float = 55.0,
+    operator: bool = False,
 ) -> SoakResult:
     rng = random.Random(seed)
     srv = StandIn(KEY, fault_rate=fault_rate, seed=seed, slow_seconds=0.3, retry_after="0").start()
@@ -82,6 +86,11 @@ def run_soak(
     ]
     t0 = time.monotonic()
     done_kills = 0
+    looking = threading.Event()
+    calls = [0]
+    watcher = threading.Thread(target=_operator, args=(cfg, env, looking, calls), daemon=True)
+    if operator:
+        watcher.start()
     try:
         while done_kills < kills and time.monotonic() - t0 < deadline:
             proc = subprocess.Popen(
@@ -98,6 +107,9 @@ def run_soak(
         if final.returncode != 0:
             raise AssertionError(f"final flush failed: {final.stdout} {final.stderr[-2000:]}")
     finally:
+        looking.set()
+        if operator:
+            watcher.join(60)
         srv.stop()
     return SoakResult(
         payloads=payloads,
@@ -106,4 +118,19 @@ def run_soak(
         kills=done_kills,
         requests=srv.requests,
         seconds=round(time.monotonic() - t0, 1),
+        operator_calls=calls[0],
     )
+
+
+def _operator(cfg: Path, env: dict[str, str], stop: threading.Event, calls: list[int]) -> None:
+    """An operator looking while delivery runs: `outbox stats` and `doctor`, back to back.
+    Each used to put every in-flight row back to pending, the deliverer's included."""
+    for n in itertools.count():
+        if stop.is_set():
+            return
+        what = ["outbox", "stats"] if n % 2 == 0 else ["doctor"]
+        subprocess.run(
+            [sys.executable, "-m", "sei_watch", *what, "--config", str(cfg)],
+            env=env, capture_output=True, check=False, timeout=60,
+        )  # fmt: skip
+        calls[0] += 1

@@ -142,3 +142,28 @@ def test_idle_connections_never_starve_the_daemon(tmp_path: Path, sei: StandIn) 
         for s in idle:
             s.close()
         assert d.stop() == 0
+
+
+def test_a_full_outbox_refuses_builds_with_a_metric_and_stays_up(tmp_path: Path) -> None:
+    """SEI down and the outbox at its row cap: the next build is refused with a log line that
+    says why and `builds_failed_total{reason="outbox_full"}`; the daemon keeps running, and the
+    waiting bytes are a gauge."""
+    down = StandIn("test-key", fault_rate=1.0, faults=("503",)).start()
+    port = _free_port()
+    root, watches = spool(tmp_path)
+    extra = f'\n[metrics]\nlisten = "127.0.0.1:{port}"\n[outbox]\nmax_rows = 1\n'
+    d = DaemonProc(tmp_path, down, watches + extra).start()
+    try:
+        write_build(root / "app" / "1")
+        wait_for(lambda: bool(d.seen("payload.queued")), 20, "the first build queued")
+        write_build(root / "app" / "2")
+        wait_for(lambda: bool(d.seen("payload.refused")), 20, "the second build refused")
+        assert "is full" in str(d.seen("payload.refused")[0]["reason"])
+        _, text = _scrape(port)
+        assert _value(text, 'builds_failed_total{reason="outbox_full"}') == 1
+        assert _value(text, "outbox_waiting_bytes") > 0
+        assert d.proc is not None
+        assert d.proc.poll() is None
+    finally:
+        assert d.stop() == 0
+        down.stop()

@@ -133,7 +133,7 @@ def test_full_outbox_refuses_new_builds_loudly_and_keeps_old(tmp_path: Path) -> 
     box = Outbox(tmp_path / "o.db", max_rows=2)
     box.enqueue(payload(number=1))
     box.enqueue(payload(number=2))
-    with pytest.raises(OutboxFull, match="this build is refused, nothing older is dropped"):
+    with pytest.raises(OutboxFull, match="this build is refused, no waiting run is dropped"):
         box.enqueue(payload(number=3))
     assert box.stats()["pending"] == 2
     assert box.enqueue(payload(number=2, result="FAILURE")) == "replaced"
@@ -237,6 +237,28 @@ def test_recovery_from_a_corrupt_file_keeps_the_reports_zip(tmp_path: Path) -> N
         rows = again.claim(limit=100)
         assert rows
         for row in rows:
-            assert row.attachment == zips[row.build_number], row.key
+            with again.attachment(row) as blob:
+                assert blob is not None, row.key
+                assert blob.read() == zips[row.build_number], row.key
     finally:
         again.close()
+
+
+def test_past_the_byte_cap_the_oldest_zips_go_first_and_the_runs_stay(tmp_path: Path) -> None:
+    """Past the byte cap the oldest waiting tests' zips are dropped first (each run kept and
+    still sent, without its test rows), said in the log and counted in `stats`; only when no
+    zip is left to drop is a new build refused."""
+    box = Outbox(tmp_path / "o.db", max_bytes=2000)
+    assert box.enqueue(payload(number=1), b"z" * 700) == "queued"
+    assert box.enqueue(payload(number=2), b"z" * 700) == "queued"
+    assert box.enqueue(payload(number=3), b"z" * 700) == "queued"  # #1's zip makes room
+    rows = {r.build_number: r for r in box.rows(state="pending")}
+    assert sorted(rows) == [1, 2, 3]
+    with box.attachment(rows[1]) as gone, box.attachment(rows[2]) as kept:
+        assert gone is None
+        assert kept is not None
+        assert len(kept) == 700
+    assert box.stats()["attachments_dropped"] == 1
+    with pytest.raises(OutboxFull, match="this build is refused"):
+        box.enqueue(payload(number=4, pad="x" * 1900))
+    assert box.stats()["pending"] == 3

@@ -96,6 +96,11 @@ def _post(
         outbox.close()
         if client is not None:
             client.close()
+    if done.full:  # the run is fine; the machine is out of room: keep it for later
+        path = save_payload(payload, undelivered_path(args.save_undelivered, payload))
+        io.stderr.write(f"sei-watch: not queued: {visible(done.refused or '')}; the payload "
+                        f"is saved in {path}\n")  # fmt: skip
+        return ExitStatus.NOT_DELIVERED
     if done.queued is None:
         why = done.refused or "; ".join(done.invalid)
         io.stderr.write(f"sei-watch: not posted: {visible(why)}\n")

@@ -41,6 +41,8 @@ HELP = {
     "outbox_depth": ("gauge", "Payloads waiting (pending or in flight)."),
     "stream_lag": ("gauge", "sei-watch relay: payloads in the fleet's stream not yet taken."),
     "outbox_dead": ("gauge", "Dead payloads kept in the outbox."),
+    "outbox_waiting_bytes": ("gauge", "Bytes waiting in the outbox (runs and tests' zips)."),
+    "outbox_zips_dropped": ("gauge", "Tests' zips dropped to stay under the byte cap, ever."),
     "outbox_oldest_pending_seconds": ("gauge", "Age of the oldest waiting payload."),
     "last_delivery_timestamp_seconds": ("gauge", "When SEI last accepted a payload (epoch)."),
 }
@@ -206,6 +208,8 @@ def serve_metrics(daemon: Any, listen: str) -> MetricsServer:
         return {
             "outbox_depth": float(stats["pending"] + stats["inflight"]),
             "outbox_dead": float(stats["dead"]),
+            "outbox_waiting_bytes": float(stats["waiting_bytes"]),
+            "outbox_zips_dropped": float(stats["attachments_dropped"]),
             "outbox_oldest_pending_seconds": float(stats["oldest_pending_age_s"] or 0.0),
             "last_delivery_timestamp_seconds": last,
         }

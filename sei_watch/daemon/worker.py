@@ -92,6 +92,6 @@ def report_candidate(
     else:
         # Not marked reported: once the config is fixed (SIGHUP), a rescan posts it.
         log.error("payload.refused", key=key, dir=str(cand.dir), reason=done.refused)
-        metrics.inc("builds_failed_total", reason="refused")
+        metrics.inc("builds_failed_total", reason="outbox_full" if done.full else "refused")
         return None
     return key

@@ -6,12 +6,13 @@ requests/urllib3 errors stop here: callers see an `Outcome` or a `DeliveryError`
 from __future__ import annotations
 
 import email.utils
-import hashlib
 import json
+import secrets
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -42,12 +43,46 @@ class Outcome:
 MULTIPART_PATH = "/v1/generic-requests/multipart"
 
 
-def _part(boundary: str, name: str, filename: str, ctype: str, data: bytes) -> bytes:
-    head = (
+def _part(boundary: str, name: str, filename: str, ctype: str) -> bytes:
+    """A part's head; its data and the closing CRLF follow."""
+    return (
         f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
         f'filename="{filename}"\r\nContent-Type: {ctype}\r\n\r\n'
-    )
-    return head.encode() + data + b"\r\n"
+    ).encode()
+
+
+class SizedReader(Protocol):
+    """An open blob of the outbox file (or any reader that knows its length)."""
+
+    def __len__(self) -> int: ...
+
+    def read(self, length: int = -1, /) -> bytes: ...
+
+
+Attachment = bytes | SizedReader  # what a tests' zip is sent from
+
+
+class _Streamed:
+    """A request body sent piece by piece, with its length known up front (Content-Length,
+    not chunked: proxies in front of SEI may refuse chunked uploads)."""
+
+    def __init__(self, pieces: list[bytes | Attachment]) -> None:
+        self.pieces = pieces
+
+    def __len__(self) -> int:
+        return sum(len(p) for p in self.pieces)
+
+    def __iter__(self) -> Iterator[bytes]:
+        for piece in self.pieces:
+            if isinstance(piece, bytes | bytearray | memoryview):
+                yield bytes(piece)
+                continue
+            read = piece.read
+            while chunk := read(_STREAM_CHUNK):
+                yield chunk
+
+
+_STREAM_CHUNK = 1 << 16
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -112,11 +147,18 @@ class SeiClient:
     def close(self) -> None:
         self._session.close()
 
-    def _post(self, path: str, body: bytes, *, content_type: str = "application/json") -> Answer:
+    def _post(
+        self, path: str, body: bytes | _Streamed, *, content_type: str = "application/json"
+    ) -> Answer:
         return self._request("POST", path, body, content_type=content_type)
 
     def _request(
-        self, method: str, path: str, body: bytes | None = None, *, content_type: str = ""
+        self,
+        method: str,
+        path: str,
+        body: bytes | _Streamed | None = None,
+        *,
+        content_type: str = "",
     ) -> Answer:
         headers = {"Authorization": f"ApiKey {self._key}"}
         if content_type:
@@ -155,25 +197,29 @@ class SeiClient:
             timer.cancel()
             forget(me)
 
-    def post_multipart(self, body: bytes, attachment: bytes | None) -> Outcome:
+    def post_multipart(self, body: bytes, attachment: Attachment | None) -> Outcome:
         """The SEI Jenkins plugin's path: `POST /v1/generic-requests/multipart` with a `json`
         part `{request_type: JenkinsPluginJobRunComplete, payload: <the payload as text>}` and
-        a `file` part, the zip of the JUnit reports, from which SEI fills its test tables."""
+        a `file` part, the zip of the JUnit reports, from which SEI fills its test tables. The
+        zip is streamed from where it lies (the outbox file), never copied whole."""
         generic = json.dumps(
             {"request_type": "JenkinsPluginJobRunComplete", "payload": body.decode("utf-8")}
         ).encode()
-        boundary = f"sei-watch-{hashlib.sha256(body + (attachment or b'')).hexdigest()[:24]}"
-        parts = [_part(boundary, "json", "json", "application/json", generic)]
-        if attachment:
-            parts.append(_part(boundary, "file", "junit.zip", "application/zip", attachment))
-        data = b"".join(parts) + f"--{boundary}--\r\n".encode()
+        boundary = f"sei-watch-{secrets.token_hex(12)}"
+        pieces: list[bytes | Attachment] = [_part(boundary, "json", "json", "application/json")]
+        pieces += [generic, b"\r\n"]
+        if attachment is not None and len(attachment):
+            pieces += [_part(boundary, "file", "junit.zip", "application/zip"), attachment, b"\r\n"]
+        pieces.append(f"--{boundary}--\r\n".encode())
         return self.post_run(
-            data, path=MULTIPART_PATH, content_type=f"multipart/form-data; boundary={boundary}"
+            _Streamed(pieces),
+            path=MULTIPART_PATH,
+            content_type=f"multipart/form-data; boundary={boundary}",
         )
 
     def post_run(
         self,
-        body: bytes,
+        body: bytes | _Streamed,
         *,
         path: str = "/v1/custom-cicd",
         content_type: str = "application/json",

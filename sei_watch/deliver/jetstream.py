@@ -20,7 +20,7 @@ from typing import Any
 from sei_watch.config import NatsSettings
 from sei_watch.errors import ConfigError, DeliveryError
 
-from .client import Outcome
+from .client import Attachment, Outcome
 
 __all__ = ["NatsPublisher", "connect", "ensure_streams", "message_id", "subject_for"]
 
@@ -172,7 +172,7 @@ class NatsPublisher:
             kind="delivered", status=None, message=f"stream {ack.stream} seq {ack.seq}{dup}"
         )
 
-    def post_multipart(self, body: bytes, attachment: bytes | None) -> Outcome:
+    def post_multipart(self, body: bytes, attachment: Attachment | None) -> Outcome:
         return Outcome(kind="hold", status=None, message="multipart is not carried over NATS")
 
     def close(self) -> None:

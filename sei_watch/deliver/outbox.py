@@ -16,16 +16,17 @@ and a sender claims only rows of its own `Scope`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
-from sei_watch.errors import OutboxFull
+from sei_watch.errors import OutboxError, OutboxFull
 from sei_watch.logs import get_logger
 from sei_watch.schema import storable_update
 
@@ -138,12 +139,40 @@ class Outbox(OutboxAdmin):
         rows, used = db.execute(
             "SELECT count(*), coalesce(sum(size), 0) FROM outbox WHERE state != 'delivered'"
         ).fetchone()
-        if rows + 1 > self.max_rows or used + size > self.max_bytes:
+        over = used + size - self.max_bytes
+        if over > 0 and rows + 1 <= self.max_rows:
+            over -= self._drop_zips(db, over)
+        if rows + 1 > self.max_rows or over > 0:
             raise OutboxFull(
                 f"outbox {self.path} is full ({rows} rows, {used} bytes waiting; caps "
-                f"{self.max_rows} rows, {self.max_bytes} bytes): this build is refused, nothing "
-                "older is dropped. Restore delivery to SEI, or raise [outbox] max_rows/max_bytes."
+                f"{self.max_rows} rows, {self.max_bytes} bytes) and no tests' zip is left to "
+                "drop: this build is refused, no waiting run is dropped. Restore delivery to "
+                "SEI, or raise [outbox] max_rows/max_bytes."
             )
+
+    def _drop_zips(self, db: sqlite3.Connection, need: int) -> int:
+        """Free `need` bytes by dropping the oldest waiting tests' zips (never one in flight):
+        a run without its test rows is worth more than a refused build. Returns bytes freed."""
+        freed = 0
+        zips = db.execute(
+            "SELECT id, job, build_number, length(attachment) FROM outbox WHERE state IN "
+            "('pending', 'dead') AND attachment IS NOT NULL ORDER BY created, id"
+        ).fetchall()
+        for row_id, job, number, size in zips:
+            if freed >= need:
+                break
+            db.execute("UPDATE outbox SET attachment=NULL, size=size-? WHERE id=?", (size, row_id))
+            db.execute("INSERT INTO dropped VALUES (?,?,?,?)", (self._clock(), job, number, size))
+            freed += size
+            log.warning(
+                "outbox.zip_dropped",
+                key=f"{job}#{number}",
+                bytes=size,
+                reason=f"the outbox is at its byte cap ({self.max_bytes} bytes)",
+                action="the run is still sent, without its test rows; restore delivery to "
+                "SEI, or raise [outbox] max_bytes",
+            )
+        return freed
 
     def _recover(self) -> None:
         """Put back the in-flight rows whose owner no longer runs (a crash, a SIGKILL); a live
@@ -197,7 +226,7 @@ class Outbox(OutboxAdmin):
             )
             due = "h"
         query = (
-            f"SELECT {_O_COLUMNS}, o.body, o.attachment FROM {source}{where} "
+            f"SELECT {_O_COLUMNS}, o.body FROM {source}{where} "
             f"ORDER BY {due}.next_attempt, {due}.id LIMIT ?"
         )
         if not self._read(f"SELECT 1 FROM {source}{where} LIMIT 1", (now, *args)):
@@ -209,6 +238,29 @@ class Outbox(OutboxAdmin):
                 [(now, self.owner, r[0]) for r in rows],
             )
         return [replace(row_of(r), owner=self.owner) for r in rows]
+
+    @contextlib.contextmanager
+    def attachment(self, row: Row) -> Iterator[sqlite3.Blob | None]:
+        """The row's tests' zip, open for reading on a connection of its own, to be streamed
+        to SEI (a claim never loads it: 32 rows of 24 MB zips once held the daemon at 982 MiB);
+        None when it has none, or it was dropped to make room."""
+        try:
+            con = sqlite3.connect(
+                f"file:{self.path}?mode=ro", uri=True, check_same_thread=False, timeout=30.0
+            )
+        except sqlite3.Error as exc:
+            raise OutboxError(f"outbox {self.path}: cannot read an attachment: {exc}") from exc
+        try:
+            found = con.execute(
+                "SELECT attachment IS NOT NULL FROM outbox WHERE id=?", (row.id,)
+            ).fetchone()
+            if not found or not found[0]:
+                yield None
+                return
+            with con.blobopen("outbox", "attachment", row.id, readonly=True) as blob:
+                yield blob
+        finally:
+            con.close()
 
     def delivered(self, row: Row) -> bool:
         """Mark delivered, unless the body was replaced meanwhile (then it goes out again)."""

@@ -100,8 +100,10 @@ class OutboxAdmin(SqliteStore):
             if last
             else None
         )
+        (dropped,) = self._read("SELECT count(*) FROM dropped")[0]
         return {
             **counts,
+            "attachments_dropped": dropped,
             "last_recovery": recovery,
             "waiting_bytes": waiting,
             "oldest_pending_age_s": round(self._clock() - oldest, 1) if oldest else None,

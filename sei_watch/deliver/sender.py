@@ -16,7 +16,7 @@ from typing import Protocol
 from sei_watch.errors import OutboxError
 from sei_watch.logs import get_logger
 
-from .client import Outcome
+from .client import Attachment, Outcome
 from .destination import Scope
 from .outbox import Outbox, Row
 from .ratelimit import RateLimit
@@ -44,7 +44,7 @@ class Poster(Protocol):
 
     def post_run(self, body: bytes) -> Outcome: ...
 
-    def post_multipart(self, body: bytes, attachment: bytes | None) -> Outcome: ...
+    def post_multipart(self, body: bytes, attachment: Attachment | None) -> Outcome: ...
 
     def close(self) -> None: ...
 
@@ -123,7 +123,7 @@ class Sender:
                 for rest in rows[i:]:
                     self.outbox.retry(rest, delay=hold, error="client rate limit", count=False)
                 break
-            large = len(row.body or b"") + len(row.attachment or b"") > LARGE_BODY
+            large = row.size > LARGE_BODY  # the body and its zip
             if large and self.clock() - self.last_large < LARGE_EVERY:
                 # Harness allows one large request per 10 s: this one waits, small ones go.
                 wait = LARGE_EVERY - (self.clock() - self.last_large)
@@ -150,8 +150,9 @@ class Sender:
     def _post(self, row: Row) -> Outcome:
         """One row to SEI: with its tests' zip while the key may use the multipart endpoint;
         after a 403 there (it needs an ADMIN key, runs do not), as a plain run."""
-        if self.multipart and not self.multipart_refused and row.attachment:
-            outcome = self.client.post_multipart(row.body or b"", row.attachment)
+        if self.multipart and not self.multipart_refused:
+            with self.outbox.attachment(row) as attachment:
+                outcome = self.client.post_multipart(row.body or b"", attachment)
             if outcome.status != HTTP_FORBIDDEN:
                 return outcome
             self.multipart_refused = True
@@ -162,8 +163,6 @@ class Sender:
                 action="SEI's multipart endpoint needs an API key with the Admin role; until "
                 "then runs are posted to /v1/custom-cicd without their test rows",
             )
-        elif self.multipart and not self.multipart_refused:
-            return self.client.post_multipart(row.body or b"", row.attachment)
         return self.client.post_run(row.body or b"")
 
     def _record(self, row: Row, out: Outcome) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sei_watch.config import Settings, check_trusted
-from sei_watch.errors import ConfigError, SeiWatchError
+from sei_watch.errors import ConfigError, OutboxFull, SeiWatchError
 from sei_watch.logs import get_logger
 from sei_watch.safeio import read_operator_file
 
@@ -219,6 +219,7 @@ class Submission:
     queued: Enqueued | None = None
     invalid: tuple[str, ...] = ()
     refused: str | None = None
+    full: bool = False  # refused because the outbox is at its caps
 
 
 def submit(
@@ -251,9 +252,12 @@ def submit(
     if refusal is not None:
         return Submission(refused=refusal)
     attachment = report.attachment() if _multipart(settings) else None
-    queued = outbox.enqueue(
-        report.payload, attachment, destination=destination, queued_by=queued_by
-    )
+    try:
+        queued = outbox.enqueue(
+            report.payload, attachment, destination=destination, queued_by=queued_by
+        )
+    except OutboxFull as exc:
+        return Submission(refused=str(exc), full=True)
     if state is not None:
         report.remember(state)
     return Submission(queued=queued)
