@@ -4,8 +4,9 @@ SEI answers 503, then SEI comes back and the backlog drains.
     python bench/outage.py [--builds 40] [--cases 60000]
 
 Each build holds one JUnit report of `--cases` cases with unique names, in suites of 250
-(its tests' zip, what the multipart transport stores, is several MB). Prints the outbox's size at the peak of the
-outage, the daemon's peak RSS (VmHWM), and the time to drain once SEI is back.
+(its tests' zip, what the multipart transport stores, is several MB). Prints the outbox's
+size at the peak of the outage, the daemon's peak RSS (VmHWM), and the time to drain once SEI
+is back.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.conftest_sei import API_KEY, GUID  # noqa: E402
-from tests.daemonproc import DaemonProc, wait_for, write_build  # noqa: E402
-from tests.sei_server import StandIn  # noqa: E402
-from tests.test_daemon import spool  # noqa: E402
+from tests.conftest_sei import API_KEY, GUID
+from tests.daemonproc import DaemonProc, wait_for, write_build
+from tests.sei_server import StandIn
+from tests.test_daemon import spool
 
 
 def report(cases: int, seed: int, per_suite: int = 250) -> str:
@@ -84,7 +85,9 @@ def main() -> None:
             sei.stop()
     print("| builds | cases each | outbox at the peak | daemon peak RSS | drain |")
     print("|---|---|---|---|---|")
-    print(f"| {args.builds} | {args.cases} | {outbox_mb:.0f} MiB | {peak:.0f} MiB | {drain:.1f} s |")
+    print(
+        f"| {args.builds} | {args.cases} | {outbox_mb:.0f} MiB | {peak:.0f} MiB | {drain:.1f} s |"
+    )
 
 
 if __name__ == "__main__":

@@ -39,6 +39,14 @@ def _imported(*argv: str, cwd: Path) -> set[str]:
     return set(json.loads(out.strip().splitlines()[-1]))
 
 
+def _baseline(cwd: Path) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", "import json, sys; print(json.dumps(sorted(sys.modules)))"],
+        cwd=cwd, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return set(json.loads(out))
+
+
 def test_version_imports_nothing_heavy(tmp_path: Path) -> None:
     """`sei-watch --version` loads no HTTP, watchdog, structlog, XML, YAML or parser module."""
     mods = _imported("--version", cwd=tmp_path)
@@ -56,3 +64,15 @@ def test_parse_without_post_imports_no_http(tmp_path: Path) -> None:
     """`parse` of a workspace that is not posted loads no HTTP client."""
     mods = _imported("parse", str(tmp_path), cwd=tmp_path)
     assert not {m for m in ("requests", "urllib3", "watchdog") if m in mods}
+
+
+def test_step_imports_next_to_nothing(tmp_path: Path) -> None:
+    """`sei-watch step`, which wraps every step of a build, skips argparse and the command
+    table: no typing, logging, subprocess or contextlib, nothing heavy (bench/step.py times
+    what it adds to the command)."""
+    mods = _imported("step", "--workspace", str(tmp_path), "t", "--", "true", cwd=tmp_path)
+    # What the interpreter had before our code ran (site, an editable install's finder).
+    before = _baseline(tmp_path)
+    light = {"argparse", "typing", "logging", "subprocess", "contextlib", "sei_watch.cli.entry"}
+    assert not {m for m in (*HEAVY, *light) if m in mods - before}
+    assert (tmp_path / ".sei-watch-steps.jsonl").is_file()

@@ -37,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--json", action="store_true", help="the parsers as JSON")
     _outbox(sub)
     _mark(sub)
+    st = sub.add_parser(
+        "step",
+        help="run a command as a timed step of the build (recorded for the final parse)",
+        usage="sei-watch step [--workspace DIR] NAME -- COMMAND [ARG...]",
+    )
+    st.add_argument("rest", nargs=argparse.REMAINDER, help="NAME -- COMMAND [ARG...]")
     _install(sub)
     rn = sub.add_parser("run", help="the daemon: watch the roots, report every build to SEI")
     rn.add_argument("--config", type=Path, help="default: ./sei-watch.toml, else /etc/sei-watch")

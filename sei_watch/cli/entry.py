@@ -28,6 +28,7 @@ COMMANDS = {
     "outbox": "outbox:run_outbox",
     "register": "outbox:run_register",
     "mark": "mark:cmd_mark",
+    "step": "step:cmd_step",
     "install-unit": "install:cmd_install_unit",
     "run": "ops:cmd_run",
     "relay": "fleet:cmd_relay",
@@ -37,7 +38,12 @@ COMMANDS = {
     "backfill": "ops:cmd_backfill",
     "completion": "completion:cmd_completion",
 }
-_QUIET = {"mark", "install-unit", "completion"}  # commands that never log: no structlog set-up
+_QUIET = {
+    "mark",
+    "step",
+    "install-unit",
+    "completion",
+}  # commands that never log: no structlog set-up
 
 
 def main(argv: Sequence[str] | None = None, io: Io | None = None) -> int:
