@@ -170,4 +170,72 @@ def test_json_output(run_cli, good: Path) -> None:
     res = run_cli("doctor", "--config", str(good), "--json")
     doc = json.loads(res.out)
     assert {d["name"] for d in doc} >= {"config", "outbox"}
-    assert all(set(d) == {"name", "ok", "detail", "fix"} for d in doc)
+    assert all(set(d) == {"name", "ok", "state", "detail", "fix"} for d in doc)
+
+
+def test_a_wrong_key_fails_and_says_401(tmp_path: Path, good: Path) -> None:
+    """A key SEI refuses (401) fails doctor with "wrong or revoked"; it used to pass every
+    check, the unknown registration counted as a pass."""
+    checks = run_checks(good, {"SEI_API_KEY": "sk-wrong"}, unit=Path("/nonexistent"))
+    key = check(checks, "instance guid")
+    assert (key.ok, key.state) == (False, "fail")
+    assert "401" in key.detail
+    assert "wrong or revoked" in key.detail
+
+
+def test_sei_not_answering_is_cannot_tell_and_dependent_checks_are_skipped(
+    tmp_path: Path,
+) -> None:
+    """SEI unreachable: its registration check says "cannot tell" (not ✔); with no key at
+    all it is skipped, shown as such, not passed."""
+    (tmp_path / "root").mkdir()
+    cfg = config(tmp_path, "http://127.0.0.1:9")
+    checks = run_checks(cfg, {"SEI_API_KEY": API_KEY}, unit=Path("/nonexistent"))
+    assert check(checks, "instance guid").state == "cannot tell"
+    assert not check(checks, "instance guid").ok
+    checks = run_checks(cfg, {}, unit=Path("/nonexistent"))
+    assert check(checks, "instance guid").state == "skipped"
+
+
+def test_the_multipart_transport_is_probed_with_the_key(tmp_path: Path) -> None:
+    """`transport = "multipart"` with a key without the Admin role: doctor fails the transport
+    check (runs would go without their test rows) and names both fixes."""
+    srv = StandIn(API_KEY, instances={GUID: "agents"}, admin=False).start()
+    try:
+        (tmp_path / "root").mkdir()
+        cfg = config(tmp_path, srv.url, extra="")
+        text = cfg.read_text().replace("[sei]\n", '[sei]\ntransport = "multipart"\n', 1)
+        cfg.write_text(text)
+        checks = run_checks(cfg, {"SEI_API_KEY": API_KEY}, unit=Path("/nonexistent"))
+    finally:
+        srv.stop()
+    probe = check(checks, "transport")
+    assert (probe.ok, probe.state) == (False, "fail")
+    assert "Admin" in probe.fix
+    assert srv.store.runs == {}  # the probe stores nothing
+
+
+def test_an_instance_without_an_integration_fails(tmp_path: Path) -> None:
+    """SEI drops the runs of an instance that has no integration_id: doctor says so."""
+    srv = StandIn(API_KEY).start()
+    srv.store.register(GUID, {"name": "orphan", "type": "custom"})
+    try:
+        (tmp_path / "root").mkdir()
+        checks = run_checks(
+            config(tmp_path, srv.url), {"SEI_API_KEY": API_KEY}, unit=Path("/nonexistent")
+        )
+    finally:
+        srv.stop()
+    guid = check(checks, "instance guid")
+    assert not guid.ok
+    assert "integration" in guid.detail
+
+
+def test_the_plain_identity_is_a_warning(tmp_path: Path, good: Path) -> None:
+    """`[assemble] identity = "plain"` is allowed and warned about: every branch of a job is
+    one SEI job, relabelled by each post."""
+    text = good.read_text().replace("[state]", '[assemble]\nidentity = "plain"\n[state]', 1)
+    good.write_text(text)
+    checks = run_checks(good, {"SEI_API_KEY": API_KEY}, unit=Path("/nonexistent"))
+    ident = check(checks, "identity")
+    assert (ident.ok, ident.state) == (True, "warning")

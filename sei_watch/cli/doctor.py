@@ -19,9 +19,11 @@ from sei_watch.deliver import (
 from sei_watch.errors import SeiWatchError
 
 from .doctor_fleet import fleet_checks
-from .doctor_host import UNIT, Check, host_checks
+from .doctor_host import UNIT, Check, host_checks, skipped, unknown, warning
 
 __all__ = ["Check", "run_checks"]
+
+HTTP_OK, HTTP_UNAUTHORIZED, HTTP_FORBIDDEN, HTTP_NOT_FOUND = 200, 401, 403, 404
 
 
 def _config(path: Path | None, environ: Mapping[str, str]) -> tuple[Check, Settings | None]:
@@ -106,42 +108,101 @@ def _guid_form(s: Settings) -> Check:
     return Check("instance guid", True, f"{guid} (the relays' SEI knows whether it is registered)")
 
 
+def _client(s: Settings, env: Mapping[str, str]) -> SeiClient | None:
+    try:
+        key = load_api_key(s, env)
+    except SeiWatchError:
+        return None
+    return SeiClient(
+        s.sei.url or "",
+        key,
+        connect_timeout=s.sei.connect_timeout,
+        read_timeout=10,
+        ca_bundle=s.sei.ca_bundle,
+    )
+
+
 def _guid(s: Settings, env: Mapping[str, str]) -> Check:
-    guid = str(s.fields.get("instance_guid") or "")
-    fix = _GUID_FIX
+    """The instance as SEI holds it, asked with the configured key: a 401 is the key's fault,
+    a 404 or a missing integration drops every run, no answer is no pass."""
+    name, guid = "instance guid", str(s.fields.get("instance_guid") or "")
     form = _guid_form(s)
     if not form.ok:
         return form
+    client = _client(s, env)
+    if client is None:
+        return skipped(name, "no API key to ask SEI with (see above)")
     try:
-        client = SeiClient(
-            s.sei.url or "",
-            load_api_key(s, env),
-            connect_timeout=s.sei.connect_timeout,
-            read_timeout=10,
-            ca_bundle=s.sei.ca_bundle,
-        )
-        try:
-            known = client.instance_known(guid)
-        finally:
-            client.close()
+        status, doc = client.probe_instance(guid)
     except SeiWatchError as exc:
-        return Check("instance guid", True, f"{guid}; SEI could not be asked ({exc})", _FLAG)
-    if known is False:
+        return unknown(name, f"{guid}: cannot tell, SEI could not be asked ({exc})")
+    finally:
+        client.close()
+    if status is None:
+        return unknown(name, f"{guid}: cannot tell, SEI did not answer", "see sei reachable")
+    if status == HTTP_UNAUTHORIZED:
         return Check(
-            "instance guid",
-            False,
+            name, False, f"{guid}: SEI refused the API key (401: wrong or revoked key)",
+            "use the key SEI issued (Account settings > API keys) in [sei] api_key_file",
+        )  # fmt: skip
+    if status == HTTP_FORBIDDEN:
+        return unknown(
+            name, f"{guid}: cannot tell, the key may not read CI/CD instances (403)",
+            "check the instance in SEI's CI/CD settings, or use a key that may read it",
+        )  # fmt: skip
+    if status == HTTP_NOT_FOUND:
+        return Check(
+            name, False,
             f"{guid} is not registered in SEI: every run would be accepted (202) and dropped",
-            fix,
-        )
-    if known is None:
+            _GUID_FIX,
+        )  # fmt: skip
+    if status != HTTP_OK:
+        return unknown(name, f"{guid}: cannot tell, SEI answered {status}")
+    if not doc.get("integration_id"):
         return Check(
-            "instance guid",
-            True,
-            f"{guid}; SEI did not say whether it is registered (the key may not read "
-            "instances): check it in SEI's CI/CD settings",
-            _FLAG,
+            name, False,
+            f"{guid} ({doc.get('name', '?')}) has no integration_id: SEI drops its runs",
+            "link the instance to a custom CI/CD integration in SEI, or register a new one: "
+            + _GUID_FIX,
+        )  # fmt: skip
+    return Check(name, True, f"{guid} ({doc.get('name', '?')}) is registered in SEI", _FLAG)
+
+
+def _transport(s: Settings, env: Mapping[str, str]) -> Check:
+    """The multipart endpoint needs a key with the Admin role (runs do not)."""
+    name = "transport"
+    if s.sei.transport != "multipart":
+        return Check(name, True, "custom-cicd: runs without test rows (SEI's webhook)")
+    client = _client(s, env)
+    if client is None:
+        return skipped(name, "no API key to probe with (see above)")
+    try:
+        status = client.probe_multipart()
+    finally:
+        client.close()
+    if status is None:
+        return unknown(name, "multipart: cannot tell, SEI did not answer")
+    if status == HTTP_FORBIDDEN:
+        return Check(
+            name, False,
+            "multipart: SEI refused the key (403): runs would go to /v1/custom-cicd without "
+            "their test rows",
+            'use an API key with the Admin role, or set [sei] transport = "custom-cicd"',
+        )  # fmt: skip
+    if status == HTTP_UNAUTHORIZED:
+        return Check(name, False, "multipart: SEI refused the key (401: wrong or revoked key)")
+    return Check(name, True, f"multipart: the key may post test reports (probe: {status})")
+
+
+def _identity(s: Settings) -> Check:
+    if s.identity == "plain":
+        return warning(
+            "identity",
+            "plain: every branch (and matrix leg) of a job is one SEI job, relabelled by each "
+            "post, and a re-run attempt shares its run",
+            '[assemble] identity = "per-branch" (the default) unless SEI must keep old names',
         )
-    return Check("instance guid", True, f"{guid} is registered in SEI", _FLAG)
+    return Check("identity", True, "per-branch: one SEI job per branch and leg, a run per try")
 
 
 def _ca_bundle(s: Settings, env: Mapping[str, str]) -> Check:
@@ -171,10 +232,12 @@ def run_checks(
         lambda: _ca_bundle(settings, environ),
         lambda: _sei(settings, environ),
         lambda: _guid(settings, environ),
+        lambda: _transport(settings, environ),
+        lambda: _identity(settings),
         lambda: host_checks(settings, unit),
     ]
     if settings.target == "nats":  # SEI is the relays' to reach, with their key
-        steps[:4] = [lambda: fleet_checks(settings, environ), lambda: _guid_form(settings)]
+        steps[:5] = [lambda: fleet_checks(settings, environ), lambda: _guid_form(settings)]
     out = [first]
     for step in steps:
         got = step()

@@ -16,7 +16,7 @@ from sei_watch.context import Git
 from sei_watch.deliver import OUTBOX_FILE, Outbox
 from sei_watch.errors import SeiWatchError
 
-__all__ = ["UNIT", "Check", "host_checks"]
+__all__ = ["MARKS", "UNIT", "Check", "host_checks", "skipped", "unknown", "warning"]
 
 MIN_FREE = 100 << 20
 MAX_PENDING_AGE = 3600.0
@@ -25,13 +25,42 @@ UNIT = Path("/etc/systemd/system/sei-watch.service")
 
 @dataclass(frozen=True, slots=True)
 class Check:
+    """One line of `doctor`. `ok` is whether it lets doctor exit 0; `state` says more: pass,
+    fail, "cannot tell" (SEI did not answer: not a pass), skipped (what it needs is missing
+    and failed above), warning (works, and a person should know)."""
+
     name: str
     ok: bool
     detail: str
     fix: str = ""
+    state: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.state:
+            object.__setattr__(self, "state", "pass" if self.ok else "fail")
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+    @property
+    def mark(self) -> str:
+        return MARKS[self.state]
+
+
+MARKS = {"pass": "✔", "fail": "✖", "cannot tell": "?", "skipped": "-", "warning": "!"}
+
+
+def unknown(name: str, detail: str, fix: str = "") -> Check:
+    """SEI did not answer: not a pass, and doctor does not exit 0 on it."""
+    return Check(name, False, detail, fix, "cannot tell")
+
+
+def skipped(name: str, why: str) -> Check:
+    return Check(name, True, f"not checked: {why}", "", "skipped")
+
+
+def warning(name: str, detail: str, fix: str = "") -> Check:
+    return Check(name, True, detail, fix, "warning")
 
 
 def _roots(s: Settings) -> Iterator[Check]:

@@ -100,8 +100,8 @@ def cmd_doctor(args: argparse.Namespace, io: Io) -> ExitStatus:
         dump_json(io.stdout, [c.as_dict() for c in checks])
     else:
         for c in checks:
-            io.stdout.write(f"{'✔' if c.ok else '✖'} {c.name}: {visible(c.detail)}\n")
-            if not c.ok and c.fix:
+            io.stdout.write(f"{c.mark} {c.name}: {visible(c.detail)}\n")
+            if c.state != "pass" and c.fix:
                 io.stdout.write(f"    fix: {c.fix}\n")
     return ExitStatus.OK if all(c.ok for c in checks) else ExitStatus.PROBLEMS
 

@@ -293,6 +293,29 @@ class SeiClient:
             return {}
         return _json(resp) if resp.status_code == 200 else None
 
+    def probe_instance(self, guid: str) -> tuple[int | None, dict[str, Any]]:
+        """`GET /v1/cicd/instances/{guid}`: SEI's status (None: no answer) and its record."""
+        try:
+            resp = self._request("GET", f"/v1/cicd/instances/{guid}")
+        except DeliveryError:
+            return None, {}
+        return resp.status_code, _json(resp) if resp.status_code == 200 else {}
+
+    def probe_multipart(self) -> int | None:
+        """An empty form to the multipart endpoint: SEI checks the key's role before it reads
+        a part, so 403 means no Admin role, and an empty form stores nothing (None: no
+        answer)."""
+        boundary = f"sei-watch-probe-{secrets.token_hex(6)}"
+        try:
+            resp = self._post(
+                MULTIPART_PATH,
+                f"--{boundary}--\r\n".encode(),
+                content_type=f"multipart/form-data; boundary={boundary}",
+            )
+        except DeliveryError:
+            return None
+        return resp.status_code
+
     def instance_known(self, guid: str) -> bool | None:
         """Whether SEI has the CI/CD instance `guid` (`GET /v1/cicd/instances/{id}`): True,
         False, or None where the answer cannot tell (no permission, another error)."""
