@@ -32,7 +32,7 @@ COMMANDS = {
     "install-unit": "install:cmd_install_unit",
     "run": "ops:cmd_run",
     "relay": "fleet:cmd_relay",
-    "check-config": "ops:cmd_check_config",
+    "check-config": "checkconfig:cmd_check_config",
     "doctor": "ops:cmd_doctor",
     "timeline": "ops:cmd_timeline",
     "backfill": "ops:cmd_backfill",

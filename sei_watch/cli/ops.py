@@ -8,13 +8,10 @@ import logging
 import shutil
 import signal
 import time
-from pathlib import Path
 
 from sei_watch.config import find_config, load_settings
 from sei_watch.daemon import Backfill, Daemon, TimelineStore, parse_rate, parse_since
-from sei_watch.deliver import check_key_file
 from sei_watch.logs import configure_logging
-from sei_watch.payload import require_instance
 from sei_watch.show import dump_json, render_html, render_text, visible
 from sei_watch.status import ExitStatus
 
@@ -23,7 +20,6 @@ from .io import Io, registry_for, settings_for, use_color
 
 __all__ = [
     "cmd_backfill",
-    "cmd_check_config",
     "cmd_doctor",
     "cmd_parsers",
     "cmd_run",
@@ -39,36 +35,6 @@ def cmd_run(args: argparse.Namespace, io: Io) -> ExitStatus:
     configure_logging(stream=io.stdout, level=logging.getLevelName(level.upper()))
     daemon = Daemon(config=config, environ=io.environ, hostname=io.hostname())
     return ExitStatus(daemon.run())
-
-
-def cmd_check_config(args: argparse.Namespace, io: Io) -> ExitStatus:
-    """Validate the config and the parsers it names; print what would be watched."""
-    settings = settings_for(args, io)
-    registry_for(settings, io)
-    require_instance(settings)
-    if settings.sei.api_key_file:
-        warning = check_key_file(Path(settings.sei.api_key_file))
-        if warning:
-            io.stderr.write(f"sei-watch: warning: {warning}\n")
-    if args.json:
-        watches = [
-            {"name": w.name, "root": str(w.root), "pattern": "/".join(w.pattern),
-             "complete_when": w.complete_when.kind, "root_exists": w.root.is_dir()}
-            for w in settings.watches
-        ]  # fmt: skip
-        dump_json(io.stdout, {"config": settings.source, "ok": True, "watches": watches})
-        return ExitStatus.OK
-    io.stdout.write(f"{settings.source}: ok\n")
-    for w in settings.watches:
-        pattern = "/".join(w.pattern) or "(the root itself)"
-        kind = w.complete_when.kind + (f":{w.complete_when.glob}" if w.complete_when.glob else "")
-        if w.complete_when.kind == "quiet":
-            kind += f":{w.complete_when.quiet:g}"
-        io.stdout.write(
-            f"  watch {w.name}: {w.root} / {pattern}, complete when {kind}"
-            f"{'' if w.root.is_dir() else '  (root does not exist yet)'}\n"
-        )
-    return ExitStatus.OK
 
 
 def cmd_parsers(args: argparse.Namespace, io: Io) -> ExitStatus:

@@ -7,9 +7,10 @@ Leaves: one frozen `Settings`, every key checked, or a `ConfigError` that names 
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .check import Finding, check_file
     from .fleet import NatsSettings, RelaySettings
     from .model import DEFAULT_EXCLUDE, Settings
-    from .settings import check_trusted, coerce_field, find_config, load_settings
+    from .settings import DEFAULT_CONFIGS, check_trusted, coerce_field, find_config, load_settings
     from .watches import WatchSpec
 else:
     from sei_watch._lazy import exports
@@ -17,6 +18,9 @@ else:
     __getattr__ = exports(
         __name__,
         {
+            "Finding": "check",
+            "check_file": "check",
+            "DEFAULT_CONFIGS": "settings",
             "NatsSettings": "fleet",
             "RelaySettings": "fleet",
             "DEFAULT_EXCLUDE": "model",
@@ -30,11 +34,14 @@ else:
     )
 
 __all__ = [
+    "DEFAULT_CONFIGS",
     "DEFAULT_EXCLUDE",
+    "Finding",
     "NatsSettings",
     "RelaySettings",
     "Settings",
     "WatchSpec",
+    "check_file",
     "check_trusted",
     "coerce_field",
     "find_config",

@@ -24,12 +24,13 @@ __all__ = [
     "coerce_field",
     "find_config",
     "load_settings",
+    "settings_from",
 ]
 
 # Never a file in the working directory: in CI that is the checkout, written by whoever opened
 # the pull request, and a config there could send the build elsewhere with the job's key.
 DEFAULT_CONFIGS = (Path("/etc/sei-watch/config.toml"),)
-_SECTIONS = {
+SECTIONS = {
     "payload",
     "assemble",
     "parsers",
@@ -53,7 +54,7 @@ _KEYS = {
     "parser": {"enabled", "globs", "options"},
 }
 # Scalar sections: key -> type. SEI_WATCH_<SECTION>_<KEY> overrides each in the environment.
-_SCALARS: dict[str, dict[str, type]] = {
+SCALARS: dict[str, dict[str, type]] = {
     "sei": {
         "url": str,
         "api_key_file": str,
@@ -91,7 +92,7 @@ def _scalars(
     data: Mapping[str, Any], section: str, where: str, environ: Mapping[str, str]
 ) -> dict[str, Any]:
     table = dict(_table(data, section, where))
-    known = _SCALARS[section]
+    known = SCALARS[section]
     for key in table:
         if key not in known:
             raise _unknown(f"{where}: [{section}]", key, set(known))
@@ -237,9 +238,15 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
             raise ConfigError(f"{where}: cannot read: {exc.strerror}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{where}: not valid TOML: {exc}") from exc
+    return settings_from(data, where, environ)
+
+
+def settings_from(data: Mapping[str, Any], where: str, environ: Mapping[str, str]) -> Settings:
+    """Settings from a parsed document (the whole file, or one part of it that
+    `check-config` validates on its own to find every mistake in one pass)."""
     for key in data:
-        if key not in _SECTIONS:
-            raise _unknown(where, key, _SECTIONS)
+        if key not in SECTIONS:
+            raise _unknown(where, key, SECTIONS)
     payload = dict(_table(data, "payload", where))
     raw_params = payload.pop("params", {})
     if not isinstance(raw_params, Mapping):
