@@ -26,7 +26,7 @@ COMMANDS = {
     "parse": "parse:cmd_parse",
     "parsers": "ops:cmd_parsers",
     "outbox": "outbox:run_outbox",
-    "register": "outbox:run_register",
+    "register": "register:run_register",
     "mark": "mark:cmd_mark",
     "step": "step:cmd_step",
     "install-unit": "install:cmd_install_unit",

@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import threading
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import tomlkit
 
 from sei_watch.config import Settings
 from sei_watch.deliver import (
     OUTBOX_FILE,
-    SeiClient,
     destination_for,
-    load_api_key,
     make_sender,
     open_outbox,
 )
@@ -32,7 +26,7 @@ from .oneshot import load_payloads
 if TYPE_CHECKING:
     from .io import Io
 
-__all__ = ["cmd_outbox", "cmd_register", "run_outbox", "run_register"]
+__all__ = ["cmd_outbox", "run_outbox"]
 
 
 def _age(ts: float | None) -> str:
@@ -177,60 +171,6 @@ def _names(rows: list[Any]) -> str:
     return shown + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
 
 
-def _write_sei_keys(path: Path, values: dict[str, str]) -> None:
-    """Set keys of the [sei] table through a TOML-preserving editor: comments, order and
-    spacing stay, and the file keeps its mode (it may hold who may read the key's path)."""
-    try:
-        text = path.read_text(encoding="utf-8") if path.exists() else ""
-        doc = tomlkit.parse(text)
-    except (OSError, tomlkit.exceptions.TOMLKitError) as exc:
-        raise ConfigError(f"{path}: cannot update it: {exc}") from exc
-    table = doc.get("sei")
-    if table is None:
-        table = tomlkit.table()
-        doc["sei"] = table
-    for key, value in values.items():
-        table[key] = value
-    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o640
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(tomlkit.dumps(doc))
-    os.chmod(tmp, mode)  # the umask may have taken bits from the mode asked for
-    os.replace(tmp, path)
-
-
-def cmd_register(args: argparse.Namespace, io: Io, settings: Settings) -> ExitStatus:
-    """Create the instance GUID, print it, and optionally store it in the config."""
-    if not settings.sei.url:
-        raise ConfigError("[sei] url (or SEI_URL) is needed to register")
-    client = SeiClient(
-        settings.sei.url,
-        load_api_key(settings, io.environ),
-        connect_timeout=settings.sei.connect_timeout,
-        read_timeout=settings.sei.read_timeout,
-        ca_bundle=settings.sei.ca_bundle,
-    )
-    try:
-        guid = client.register(name=args.name, integration_id=args.integration_id, type_=args.type)
-    finally:
-        client.close()
-    io.stdout.write(f"{guid}\n")
-    if args.write_config:
-        target = args.config or Path(settings.source)
-        if not str(target).endswith(".toml"):
-            raise ConfigError("--write-config needs --config FILE")
-        # The instance's name goes with it: payloads then name the instance as SEI does.
-        _write_sei_keys(target, {"instance_guid": guid, "instance_name": args.name})
-        io.stderr.write(f"sei-watch: wrote [sei] instance_guid and instance_name to {target}\n")
-    return ExitStatus.OK
-
-
 def run_outbox(args: argparse.Namespace, io: Io) -> ExitStatus:
     """`sei-watch outbox ACTION`, with the config the command names."""
     return cmd_outbox(args, io, settings_for(args, io))
-
-
-def run_register(args: argparse.Namespace, io: Io) -> ExitStatus:
-    """`sei-watch register`, with the config the command names."""
-    return cmd_register(args, io, settings_for(args, io))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .client import SeiClient
     from .destination import Destination, Scope, resolve_base
-    from .instance import Lookup
+    from .instance import Lookup, remember_instance
     from .jetstream import NatsPublisher, connect, ensure_streams
     from .outbox import Outbox
     from .sender import Backoff, Sender
@@ -38,6 +38,7 @@ else:
             "Destination": "destination",
             "Scope": "destination",
             "Lookup": "instance",
+            "remember_instance": "instance",
             "NatsPublisher": "jetstream",
             "connect": "jetstream",
             "ensure_streams": "jetstream",
@@ -76,6 +77,7 @@ __all__ = [
     "load_api_key",
     "make_sender",
     "open_outbox",
+    "remember_instance",
     "resolve_base",
     "sei_client",
     "submit",

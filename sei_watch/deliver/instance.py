@@ -18,7 +18,7 @@ from typing import Any
 
 from sei_watch.logs import get_logger
 
-__all__ = ["INSTANCES_FILE", "Lookup", "resolve_instance"]
+__all__ = ["INSTANCES_FILE", "Lookup", "remember_instance", "resolve_instance"]
 
 log = get_logger("sei_watch.instance")
 
@@ -34,7 +34,8 @@ def _cache(state_dir: Path) -> dict[str, dict[str, str]]:
     return doc if isinstance(doc, dict) else {}
 
 
-def _remember(state_dir: Path, guid: str, record: dict[str, str]) -> None:
+def remember_instance(state_dir: Path, guid: str, record: dict[str, str]) -> None:
+    """Cache SEI's record of an instance (its name) in the state directory."""
     doc = _cache(state_dir)
     doc[guid] = record
     try:
@@ -70,7 +71,7 @@ def resolve_instance(
             return None
         if found.get("name"):
             record = {"name": str(found["name"]), "url": str(found.get("url") or "")}
-            _remember(state_dir, guid, record)
+            remember_instance(state_dir, guid, record)
     if not record or not record.get("name"):
         return (
             f"instance_name is not set and SEI did not say the name of instance {guid}: "
