@@ -85,7 +85,8 @@ def runner(sei_url: str) -> Iterator[tuple[Path, Path, Path, dict[str, str]]]:
 @pytest.mark.parametrize("vendor", [GITHUB, GITLAB], ids=["github", "gitlab"])
 def test_job_delivers_within_the_deadline(run_cli, vendor: dict[str, str]) -> None:
     """On a fresh runner as a non-root user, SEI failing twice first: no state directory is
-    needed, the payload is delivered within --timeout, and SEI stored it."""
+    needed (and none is talked about), the payload is delivered within --timeout, and SEI
+    stored it."""
     srv = StandIn(API_KEY, instances={GUID: "runners"}).start()
     srv.script.extend(["503", "503"])
     try:
@@ -102,8 +103,8 @@ def test_job_delivers_within_the_deadline(run_cli, vendor: dict[str, str]) -> No
                 os.chdir(cwd)
             assert res.status in (ExitStatus.OK, ExitStatus.PROBLEMS), res.err
             assert "delivered to SEI" in res.err
-            if os.geteuid() == 0:
-                assert "is not writable here; using" in res.err
+            # The fallback is quiet in a job: the runner's state is gone when it ends.
+            assert "is not writable here" not in res.err
             assert not list(ws.glob("sei-watch-undelivered-*.json"))
         (run,) = srv.store.runs.values()
         assert srv.requests >= 3

@@ -25,6 +25,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="colour on a terminal (auto: unless NO_COLOR is set or output is not a terminal)",
     )
     ap.add_argument(
+        "--log-format",
+        choices=("auto", "json", "console"),
+        default="auto",
+        help="the structured log: auto is JSON under systemd or in a pipe, readable on a "
+        "terminal, and in a CI job readable errors only",
+    )
+    ap.add_argument(
         "--log-level",
         choices=("debug", "info", "warning", "error"),
         help="the least severe log event shown (default: [log] level, else info)",

@@ -4,14 +4,54 @@ on stderr. Kept out of the way of the job's own output: one line per outcome."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from sei_watch.show import visible
 
 from .io import Io
 
-__all__ = ["soft_warning", "step_summary"]
+__all__ = ["gitlab_section", "in_ci", "soft_warning", "step_summary"]
+
+# Set by the CI services themselves (CI=true by most; the others for the ones that do not).
+_CI_VARS = (
+    "GITHUB_ACTIONS",
+    "GITLAB_CI",
+    "BUILDKITE",
+    "JENKINS_URL",
+    "TF_BUILD",
+    "TEAMCITY_VERSION",
+    "BITBUCKET_BUILD_NUMBER",
+    "CIRCLECI",
+    "DRONE",
+)
+
+
+def in_ci(environ: Mapping[str, str]) -> bool:
+    """Whether this runs as a step of a CI job, where a person reads the log afterwards and the
+    machine may not outlive the job."""
+    if environ.get("CI", "").strip().lower() in ("1", "true", "yes", "woodpecker"):
+        return True
+    return any(environ.get(var) for var in _CI_VARS)
+
+
+@contextlib.contextmanager
+def gitlab_section(io: Io, title: str) -> Iterator[None]:
+    """On GitLab, what is written inside goes in a collapsed section of the job log (GitLab's
+    documented `section_start`/`section_end` markers); elsewhere nothing changes."""
+    if io.environ.get("GITLAB_CI", "").lower() != "true":
+        yield
+        return
+    name = "sei_watch"
+    io.stdout.write(
+        f"\x1b[0Ksection_start:{int(time.time())}:{name}[collapsed=true]\r\x1b[0K{title}\n"
+    )
+    try:
+        yield
+    finally:
+        io.stdout.write(f"\x1b[0Ksection_end:{int(time.time())}:{name}\r\x1b[0K\n")
 
 
 def _github(environ: Mapping[str, str]) -> bool:

@@ -18,6 +18,7 @@ from sei_watch.show import visible
 from sei_watch.status import ExitStatus
 
 from .args import build_parser
+from .ciout import in_ci
 from .io import Io, use_color
 
 __all__ = ["COMMANDS", "Io", "main"]
@@ -54,8 +55,17 @@ def main(argv: Sequence[str] | None = None, io: Io | None = None) -> int:
     except SystemExit as exc:  # argparse exits on --help, --version and usage errors
         return int(exc.code or 0) and ExitStatus.USAGE
     if args.command not in _QUIET:
-        level = logging.getLevelName((args.log_level or "info").upper())
-        configure_logging(stream=io.stderr, color=use_color(args, io, io.stderr), level=level)
+        # In a CI job the log is a person's: readable lines, errors only (each outcome has its
+        # own closing line); the JSON log only when asked for.
+        ci = in_ci(io.environ) and args.log_format == "auto"
+        fmt = "console" if ci else args.log_format
+        level = logging.getLevelName((args.log_level or ("error" if ci else "info")).upper())
+        configure_logging(
+            stream=io.stderr,
+            color=use_color(args, io, io.stderr),
+            level=level,
+            json={"json": True, "console": False}.get(fmt),
+        )
     module, name = COMMANDS[args.command].split(":")
     command = getattr(importlib.import_module(f"sei_watch.cli.{module}"), name)
     try:

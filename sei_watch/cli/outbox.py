@@ -20,6 +20,7 @@ from sei_watch.errors import ConfigError
 from sei_watch.show import dump_json, visible
 from sei_watch.status import ExitStatus
 
+from .ciout import in_ci
 from .io import settings_for
 from .oneshot import load_payloads
 
@@ -157,6 +158,8 @@ def deliver_one(io: Io, settings: Settings, key: str, timeout: float) -> ExitSta
     if sender.held:
         io.stderr.write(f"sei-watch: {visible(row.key)} not delivered: {visible(sender.held)}\n")
         return ExitStatus.NOT_DELIVERED
+    if in_ci(io.environ):
+        return ExitStatus.NOT_DELIVERED  # the runner may not outlive the job: see the saved file
     io.stderr.write(
         f"sei-watch: {visible(row.key)} is not delivered yet "
         f"({visible(row.last_error or 'no answer')}); it stays queued in {settings.state_dir}, "

@@ -21,7 +21,7 @@ from sei_watch.show import dump_json, record_json, render_html, render_text, vis
 from sei_watch.status import ExitStatus
 
 from .args import parse_assignment
-from .ciout import soft_warning, step_summary
+from .ciout import gitlab_section, in_ci, soft_warning, step_summary
 from .io import Io, registry_for, settings_for, use_color
 from .oneshot import soft_fail_on, usable_state
 
@@ -143,7 +143,7 @@ def _cmd_parse(args: argparse.Namespace, io: Io) -> ExitStatus:
     settings = settings_for(args, io)
     if args.post:
         settings, note = usable_state(settings, io.environ)
-        if note:
+        if note and not in_ci(io.environ):  # a throwaway runner's state is gone anyway
             io.stderr.write(f"sei-watch: {note}\n")
     if args.parser:
         return _parse_one(args, io, settings)
@@ -188,7 +188,10 @@ def _cmd_parse(args: argparse.Namespace, io: Io) -> ExitStatus:
             f"sei-watch parse {result.root}  ({result.files_seen} files seen, "
             f"{result.files_parsed} parsed)"
         )
-        write_summary(io.stdout, asm, title=title)
+        # Posting, the instance's name is SEI's: not a default a CI user should set.
+        settled = ("instance_name",) if args.post and in_ci(io.environ) else ()
+        with gitlab_section(io, "sei-watch: the build as SEI will store it"):
+            write_summary(io.stdout, asm, title=title, settled=settled)
     if args.html:
         args.html.write_text(render_html(asm.payload), encoding="utf-8")
     if args.json or args.records or args.explain or args.timeline:  # else in the summary

@@ -44,12 +44,20 @@ def _when(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def write_summary(out: TextIO, asm: Assembly, *, title: str, problems_label: str = "") -> None:
+def write_summary(
+    out: TextIO,
+    asm: Assembly,
+    *,
+    title: str,
+    problems_label: str = "",
+    settled: tuple[str, ...] = (),
+) -> None:
     """Print stages, steps, tests, artifacts, problems and defaulted fields; every string
-    from the build is escaped for the terminal first."""
+    from the build is escaped for the terminal first. `settled`: defaulted fields the post
+    replaces (the instance's name, from SEI), not offered as a default to set."""
     p = safe_copy(asm.payload)
     title = visible(title)
-    defaulted = dict(asm.defaults)
+    defaulted = {k: why for k, why in asm.defaults if k not in settled}
     w = out.write
     w(f"{title}\n\n")
     for key in (
@@ -100,9 +108,9 @@ def write_summary(out: TextIO, asm: Assembly, *, title: str, problems_label: str
     w(f"\nProblems ({len(asm.problems)}){problems_label}\n")
     for prob in asm.problems:
         w(f"  {visible(str(prob))}\n")
-    if asm.defaults:
+    if defaulted:
         w("\nDefaults (no file stated these; set them with --set or the config)\n")
-        for key, why in asm.defaults:
+        for key, why in defaulted.items():
             w(f"  {key:<15}{p[key]}   {why}\n")
 
 
