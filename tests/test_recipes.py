@@ -38,12 +38,34 @@ def github_script(timeout: str) -> str:
     return exports + str(step["run"])
 
 
-def gitlab_script(timeout: str) -> str:
-    """The template's after_script, with its variables (a job's own variables win)."""
-    job = yaml.safe_load((CI / "gitlab" / "sei-watch.gitlab-ci.yml").read_text())[".sei-watch"]
+class _GitLabYaml(yaml.SafeLoader):
+    """GitLab's YAML: `!reference [.job, key]` names another part of the file."""
+
+
+_GitLabYaml.add_constructor(
+    "!reference", lambda loader, node: ("!reference", loader.construct_sequence(node))
+)
+
+
+def gitlab_script(timeout: str, package: str | None = None) -> str:
+    """The template's after_script, its `!reference`s expanded as GitLab does, with its
+    variables (a job's own variables win)."""
+    doc = yaml.load((CI / "gitlab" / "sei-watch.gitlab-ci.yml").read_text(), _GitLabYaml)
+    job = doc[".sei-watch"]
+    lines: list[str] = []
+    for item in job["after_script"]:
+        if isinstance(item, tuple):
+            target = doc
+            for part in item[1]:
+                target = target[part]
+            lines.extend(target)
+        else:
+            lines.append(item)
     variables = {**job["variables"], "SEI_TIMEOUT": timeout}
+    if package is not None:
+        variables["SEI_WATCH_PACKAGE"] = package
     exports = "".join(f"export {k}={v!r}\n" for k, v in variables.items())
-    return exports + "\n".join(job["after_script"])
+    return exports + "\n".join(lines)
 
 
 def jenkins_script(timeout: str) -> str:
@@ -186,3 +208,34 @@ def test_action_passes_actionlint() -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("name", ["github", "gitlab"])
+def test_a_failed_install_never_turns_the_job_red(tmp_path: Path, name: str) -> None:
+    """sei-watch not on PATH and its package not installable (no index, a PEP 668 system
+    Python): the recipe installs into a private venv, never `pip --user`, and when that fails
+    it warns and exits 0 (the old recipe's `pip install --user` exited 1)."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    script = (
+        github_script("5").replace("sei-watch==0.1.0", "/nonexistent/sei_watch-0.whl")
+        if name == "github"
+        else gitlab_script("5", package="/nonexistent/sei_watch-0.whl")
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",  # no sei-watch here
+        "HOME": str(tmp_path / "home"),
+        "TMPDIR": str(tmp_path),
+        "RUNNER_TEMP": str(tmp_path),
+        "CI_JOB_ID": "1",
+        "PIP_NO_INDEX": "1",
+        "GITHUB_WORKSPACE": str(ws),
+        "CI_PROJECT_DIR": str(ws),
+    }
+    proc = subprocess.run(
+        ["bash", "-c", script], cwd=ws, env=env, capture_output=True, text=True,
+        timeout=300, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
+    assert "could not install" in proc.stdout + proc.stderr
+    assert "pip install --user" not in script
