@@ -3,9 +3,11 @@
 Starts the SEI stand-in on loopback, runs `sei-watch parse --post` on every workspace under
 examples/ (through the real outbox), then prints what SEI stored (the stand-in models the work
 the server does after its 202), each build's timeline, the problems found, and which CI build
-each deployment links to under SEI's three correlation modes. Exits non-zero unless every
-example was stored with all of its stages and steps, and the CI image links to its deployment
-in every mode.
+each deployment links to under SEI's correlation (its three modes at once, both ways). It
+posts through the multipart transport, as the SEI Jenkins plugin does, so the test rows SEI
+would keep are shown too. Exits non-zero unless every example was stored with all of its
+stages and steps, the maven-flaky run has its test rows, the CI image links to its
+deployment, and nothing is linked through a mutable tag such as `latest`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ sys.path.insert(0, str(ROOT))
 
 from sei_watch.show.timeline import render_text  # noqa: E402
 from tests.sei_server import StandIn  # noqa: E402
-from tests.sei_store import MODES  # noqa: E402
 
 KEY = "demo-key"
 GUID = "0c2d6f3e-8a41-4f7b-9d6e-5b1a2c3d4e5f"
@@ -36,7 +37,8 @@ def main() -> int:
         cfg = Path(tmp) / "sei-watch.toml"
         cfg.write_text(
             f'[sei]\nurl = "{srv.url}"\ninstance_guid = "{GUID}"\n'
-            f'instance_name = "demo-agent"\n[state]\ndir = "{tmp}/state"\n'
+            f'instance_name = "demo-agent"\ntransport = "multipart"\n'
+            f'[state]\ndir = "{tmp}/state"\n'
         )
         env = {**os.environ, "SEI_API_KEY": KEY}
         for n, ws in enumerate(examples, 1):
@@ -94,12 +96,25 @@ def main() -> int:
         print()
     for why in srv.store.dropped:
         print(f"dropped after the 202: {why[0]}: {why[1]}")
-    linked = True
-    for mode in MODES:
-        links = sorted(f"{ci[1]} -> {cd[1]}" for ci, cd in srv.store.correlate(mode))
-        print(f"CI->CD links ({mode}): {', '.join(links) or 'none'}")
-        linked &= "buildx-ci -> deploy-cd" in links
-    ok = len(stored) == len(examples) and complete and linked and not srv.store.dropped
+    flaky = stored.get("maven-flaky")
+    rows = list(flaky.tests.values()) if flaky is not None else []
+    print(f"maven-flaky: {len(rows)} test rows as SEI's test table keeps them")
+    for row in rows:
+        print(f"   {row.status:<8} {row.time_s:>8.3f} s  {row.classname}.{row.name}")
+    pairs = {tuple(sorted((a[1], b[1]))) for a, b in srv.store.correlate()}
+    links = sorted(f"{a} <-> {b}" for a, b in pairs)
+    print(f"\nCI/CD links (every mode, both ways): {', '.join(links) or 'none'}")
+    mutable = [
+        f"{run.key[1]}: {a.name}:{a.qualifier}"
+        for run in srv.store.runs.values()
+        for a in run.artifacts
+        if a.type == "container" and a.qualifier in ("latest", "main", "edge", "nightly")
+    ]
+    for line in mutable:
+        print(f"   linked through a mutable tag: {line}")
+    linked = ("buildx-ci", "deploy-cd") in pairs and not mutable
+    ok = len(stored) == len(examples) and complete and linked and bool(rows)
+    ok &= not srv.store.dropped
     return 0 if ok else 1
 
 

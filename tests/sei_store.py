@@ -188,33 +188,65 @@ def _seconds(ms: Any) -> int:
     return int(ms) // 1000 if isinstance(ms, int | float) and not isinstance(ms, bool) else 0
 
 
-def _stages(doc: dict[str, Any], run_start: datetime) -> list[StoredStage]:
-    """Every stage of one post, or an exception: the server builds them all before storing."""
-    out = []
+def _stages(doc: dict[str, Any], run_start: datetime) -> tuple[list[StoredStage], str | None]:
+    """The stages of one post in order, up to a bad one: the server stores each as it goes,
+    and the error ends the loop (that stage and the ones after it are lost)."""
+    out: list[StoredStage] = []
     for node in (doc.get("job_run") or {}).get("stages") or []:
-        start = instant_parse(node["startTime"]) if "startTime" in node else run_start
-        stage = StoredStage(
-            id=_stage_id(node),
-            name=str(node.get("displayName") or "")[:50],
-            description=str(node.get("displayDescription") or "")[:200],
-            result=str(node.get("result") or ""),
-            state=str(node.get("state") or ""),
-            duration_s=_seconds(node.get("durationInMillis")),
-            start=start,
+        try:
+            out.append(_stage(node, run_start))
+        except (ValueError, KeyError, TypeError) as exc:
+            return out, str(exc)
+    return out, None
+
+
+def _stage(node: dict[str, Any], run_start: datetime) -> StoredStage:
+    start = instant_parse(node["startTime"]) if "startTime" in node else run_start
+    stage = StoredStage(
+        id=_stage_id(node),
+        name=str(node.get("displayName") or "")[:50],
+        description=str(node.get("displayDescription") or "")[:200],
+        result=str(node.get("result") or ""),
+        state=str(node.get("state") or ""),
+        duration_s=_seconds(node.get("durationInMillis")),
+        start=start,
+    )
+    for step in node.get("steps") or []:
+        sid = _stage_id(step)
+        stage.steps[sid] = StoredStep(
+            id=sid,
+            name=str(step.get("displayName") or "")[:50],
+            description=str(step.get("displayDescription") or "")[:50],
+            result=str(step.get("result") or ""),
+            state=str(step.get("state") or ""),
+            duration_s=_seconds(step.get("durationInMillis")),
+            start=instant_parse(step["startTime"]) if "startTime" in step else start,
         )
-        for step in node.get("steps") or []:
-            sid = _stage_id(step)
-            stage.steps[sid] = StoredStep(
-                id=sid,
-                name=str(step.get("displayName") or "")[:50],
-                description=str(step.get("displayDescription") or "")[:50],
-                result=str(step.get("result") or ""),
-                state=str(step.get("state") or ""),
-                duration_s=_seconds(step.get("durationInMillis")),
-                start=instant_parse(step["startTime"]) if "startTime" in step else start,
-            )
-        out.append(stage)
-    return out
+    return stage
+
+
+@dataclass
+class StoredJob:
+    """A row of the jobs table, keyed by (instance, job_full_name): the upsert's
+    `DO UPDATE SET` fields are the last post's (NULL included), the rest the first insert's."""
+
+    job_name: str | None
+    module_name: str | None
+    scm_url: str | None
+    branch_name: str | None
+    job_normalized_full_name: str | None
+    project_name: str | None
+
+
+def _job_row(doc: dict[str, Any], old: StoredJob | None) -> StoredJob:
+    return StoredJob(
+        job_name=old.job_name if old else doc.get("job_name") or doc.get("job_full_name"),
+        module_name=old.module_name if old else doc.get("module_name"),
+        scm_url=doc.get("repo_url"),
+        branch_name=doc.get("branch_name"),
+        job_normalized_full_name=doc.get("job_normalized_full_name") or doc.get("job_full_name"),
+        project_name=doc.get("project_name"),
+    )
 
 
 class SeiStore:
@@ -222,6 +254,7 @@ class SeiStore:
 
     def __init__(self) -> None:
         self.instances: dict[str, dict[str, Any]] = {}
+        self.jobs: dict[tuple[str, str], StoredJob] = {}
         self.runs: dict[RunKey, StoredRun] = {}
         self.dropped: list[tuple[str, str]] = []  # (job#number, why): what SEI never tells
 
@@ -246,6 +279,8 @@ class SeiStore:
         except (TypeError, ValueError):
             self.dropped.append((what, "build_number is not a number: run dropped"))
             return
+        job_key = (guid, str(doc["job_full_name"]))
+        self.jobs[job_key] = _job_row(doc, self.jobs.get(job_key))
         key = (guid, str(doc["job_full_name"]), number)
         run = self.runs.get(key)
         if run is None:  # the first write decides every run field
@@ -258,12 +293,11 @@ class SeiStore:
             self.runs[key] = run
         else:
             run.posts += 1
-        run.artifacts = [_artifact(a) for a in doc.get("artifacts") or []]
-        try:
-            stages = _stages(doc, datetime.fromtimestamp(run.start_s, UTC))
-        except (ValueError, KeyError, TypeError) as exc:
-            self.dropped.append((what, f"every stage dropped: {exc}"))
-            return
+        if doc.get("artifacts"):  # replaced only when the new list is non-empty
+            run.artifacts = [_artifact(a) for a in doc["artifacts"]]
+        stages, error = _stages(doc, datetime.fromtimestamp(run.start_s, UTC))
+        if error is not None:
+            self.dropped.append((what, f"stages from the bad one on dropped: {error}"))
         for stage in stages:
             old = run.stages.get(stage.id)
             if old is not None:
@@ -310,24 +344,32 @@ class SeiStore:
         )
         return key
 
-    def correlate(self, mode: str) -> set[tuple[RunKey, RunKey]]:
-        """(CI run, CD run) pairs that SEI links in `mode`: container artifacts only, what a
-        run built (output) against what another deployed (input)."""
-        assert mode in MODES
+    def correlate(self, modes: tuple[str, ...] = MODES) -> set[tuple[RunKey, RunKey]]:
+        """Pairs of runs SEI links: container artifacts only, in any of `modes` (SEI combines
+        them), whatever `input` and `output` say, both ways; an empty name, qualifier,
+        location or hash never matches."""
+        assert set(modes) <= set(MODES)
 
         def same(a: StoredArtifact, b: StoredArtifact) -> bool:
-            if mode == "hash":
-                return bool(a.hash) and a.hash == b.hash
-            same_nq = bool(a.name) and (a.name, a.qualifier) == (b.name, b.qualifier)
-            return same_nq and (mode == "name_qualifier" or a.location == b.location)
+            if "hash" in modes and a.hash and a.hash == b.hash:
+                return True
+            if not (a.name and a.qualifier) or (a.name, a.qualifier) != (b.name, b.qualifier):
+                return False
+            if "name_qualifier" in modes:
+                return True
+            return (
+                "name_qualifier_location" in modes
+                and bool(a.location)
+                and (a.location == b.location)
+            )
 
         links = set()
-        for ci in self.runs.values():
-            built = [a for a in ci.artifacts if a.type == "container" and a.output]
-            for cd in self.runs.values():
-                if cd is ci:
+        for one in self.runs.values():
+            mine = [a for a in one.artifacts if a.type == "container"]
+            for other in self.runs.values():
+                if other is one:
                     continue
-                used = [a for a in cd.artifacts if a.type == "container" and a.input]
-                if any(same(a, b) for a in built for b in used):
-                    links.add((ci.key, cd.key))
+                theirs = [a for a in other.artifacts if a.type == "container"]
+                if any(same(a, b) for a in mine for b in theirs):
+                    links.add((one.key, other.key))
         return links

@@ -10,7 +10,8 @@ from .paths import ROOT
 
 def test_demo_posts_every_example_and_shows_it() -> None:
     """The demo exits 0: the stand-in stored every example with all its stages and steps, the
-    CI image links to its deployment in every correlation mode; timelines and problems shown."""
+    maven-flaky run with its test rows as SEI's test table keeps them, the CI image linked to
+    its deployment and nothing through a mutable tag; timelines and problems shown."""
     proc = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "demo.py")],
         capture_output=True,
@@ -27,8 +28,10 @@ def test_demo_posts_every_example_and_shows_it() -> None:
         assert f"== {name}  result" in proc.stdout
     assert "stored stages 4/4, steps 2/2" in proc.stdout  # the GitLab job, every section
     assert "deployed: envoy:v1.30.1, cart:1.14.2" in proc.stdout
-    for mode in ("name_qualifier", "name_qualifier_location", "hash"):
-        assert f"CI->CD links ({mode}): buildx-ci -> deploy-cd" in proc.stdout
+    assert "maven-flaky: 9 test rows" in proc.stdout
+    assert "FAILED      0.876 s  com.example.shop.CartServiceTest.checksOutWithTax" in proc.stdout
+    assert "buildx-ci <-> deploy-cd" in proc.stdout
+    assert "linked through a mutable tag" not in proc.stdout
     assert "dropped after the 202" not in proc.stdout
     assert "problem: test-results/junit.xml: declares XML entities" in proc.stdout
     assert "step_script      |" in proc.stdout

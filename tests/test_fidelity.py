@@ -52,7 +52,8 @@ def test_model_instant_parse_refuses_numbers_and_local_forms(value: object) -> N
 
 
 def test_model_drops_unregistered_instances_and_numeric_stage_times() -> None:
-    """The model drops a run of an unknown GUID, and all stages of a post with a numeric time."""
+    """The model drops a run of an unknown GUID, and the stages of a post from the first one
+    with a numeric time on."""
     store = SeiStore()
     run = {"instance_guid": GUID, "job_full_name": "j", "build_number": 1, "result": "SUCCESS"}
     stage = {"id": "a", "displayName": "a", "durationInMillis": 1, "startTime": 1795166043000}
@@ -62,7 +63,7 @@ def test_model_drops_unregistered_instances_and_numeric_stage_times() -> None:
     store.register(GUID, {"name": "x"})
     store.ingest({**run, "job_run": {"stages": [stage]}})
     assert store.runs[(GUID, "j", 1)].stages == {}
-    assert "every stage dropped" in store.dropped[-1][1]
+    assert "stages from the bad one on dropped" in store.dropped[-1][1]
 
 
 # -- stages and steps ------------------------------------------------------------------------
@@ -212,7 +213,7 @@ def test_ci_build_links_to_its_deployments_in_every_mode(
     harness = sei.store.record_harness_cd(
         GUID, "harness-deploy", 9, "registry.example.com/shop/cart:1.14.2"
     )
-    links = sei.store.correlate(mode)
+    links = sei.store.correlate((mode,))
     assert (ci, (GUID, "deploy-cd", 2)) in links
     assert ((ci, harness) in links) == (mode != "hash")
 

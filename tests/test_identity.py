@@ -71,6 +71,9 @@ def test_two_branches_of_one_job_are_two_jobs(run_cli, tmp_path: Path, sei: Stan
         "acme/shop/ci/test/branches/main": "main",
         "acme/shop/ci/test/branches/feat/x": "feat/x",
     }
+    # The jobs table (last write wins per job): each job keeps its branch after the other posts.
+    jobs = {job: row.branch_name for (_, job), row in sei.store.jobs.items()}
+    assert jobs == stored
 
 
 @pytest.mark.parametrize(
@@ -98,3 +101,20 @@ def test_plain_identity_keeps_the_ci_names(run_cli, tmp_path: Path, sei: StandIn
     _post(run_cli, tmp_path, sei, "ws", SEI_WATCH_CONFIG=str(cfg))
     ((_, job, number),) = sei.store.runs
     assert (job, number) == ("acme/shop/ci/test", 9000417)
+
+
+def test_plain_identity_lets_the_last_branch_relabel_the_job(
+    run_cli, tmp_path: Path, sei: StandIn
+) -> None:
+    """Why per-branch is the default: with "plain", the second branch's post relabels the one
+    SEI job (the jobs table is last-write-wins), the first branch's runs included."""
+    cfg = tmp_path / "plain.toml"
+    cfg.write_text(f'[assemble]\nidentity = "plain"\n[sei]\ninstance_guid = "{GUID}"\n')
+    _post(run_cli, tmp_path, sei, "main", GITHUB_RUN_ID="1001", SEI_WATCH_CONFIG=str(cfg))
+    _post(
+        run_cli, tmp_path, sei, "feature", GITHUB_RUN_ID="1002", GITHUB_REF="refs/heads/feat/x",
+        SEI_WATCH_CONFIG=str(cfg),
+    )  # fmt: skip
+    ((_, job), row) = next(iter(sei.store.jobs.items()))
+    assert len(sei.store.jobs) == 1
+    assert (job, row.branch_name) == ("acme/shop/ci/test", "feat/x")

@@ -52,7 +52,7 @@ def test_latest_links_nothing_and_a_pinned_deploy_links(
     pinned = sei.store.record_harness_cd(
         GUID, "deploy", 9, f"registry.example.com/shop/cart:1.14.2@{DIGEST}"
     )
-    links = sei.store.correlate("name_qualifier")
+    links = sei.store.correlate()
     b1 = next(k for k in sei.store.runs if k[2] == 1)
     b2 = next(k for k in sei.store.runs if k[2] == 2)
     assert not any(cd == latest for _, cd in links), links
