@@ -120,9 +120,7 @@ class JenkinsBuild:
             if names.module:
                 fields["module_name"] = names.module
         causes = _causes(root, jenkins_home(path), depth=0)
-        user = next((c.id for c in causes if c.type == "UserIdCause"), "")
-        if user:
-            fields["user_id"] = user
+        fields["user_id"] = plugin_user(causes)
         git = root.find(".//hudson.plugins.git.util.BuildData")
         params = _params(root)
         if git is not None:
@@ -153,22 +151,31 @@ class JenkinsBuild:
         )
 
 
+# Causes that subclass Jenkins' SCMTriggerCause: the plugin's user for them is "SCMTrigger".
+_SCM_TRIGGERS = frozenset(
+    {"SCMTriggerCause", "GitHubPushCause", "GitLabWebHookCause", "BitBucketPushCause"}
+)
+_NOT_CAUSES = frozenset({"entry", "int"})  # a causeBag entry's wrapper and its count
+
+
 def _cause(node: etree._Element, home: Path | None, depth: int) -> Cause | None:
-    """One cause as the SEI plugin sends it; an upstream one with the parent's own causes:
-    those Jenkins nests in the cause, else those of the parent's build.xml."""
+    """One cause as the SEI plugin sends it (`JobRunParserService.buildTriggerChain`): the
+    class's simple name as the type, an id for the kinds it knows and "unknown" for the rest;
+    an upstream one with the parent's own causes: those Jenkins nests in the cause, else those
+    of the parent's build.xml."""
     tag = str(node.tag).rsplit("_-", 1)[-1].rsplit(".", 1)[-1]
-    if tag in ("UserIdCause", "ReplayCause"):
-        return Cause(type="UserIdCause", id=_text(node.find("userId")) or "anonymous")
-    if tag == "SCMTriggerCause":
-        return Cause(type="SCMTriggerCause", id="SCMTrigger")
-    if tag == "TimerTriggerCause":
-        return Cause(type="TimerTriggerCause", id="TimerTrigger")
-    if tag in ("BranchIndexingCause", "BranchEventCause"):
-        return Cause(type=tag, id="BranchIndexing" if tag == "BranchIndexingCause" else "SCMEvent")
-    if tag == "RemoteCause":
-        return Cause(type=tag, id=_text(node.find("addr")) or "remote")
-    if tag != "UpstreamCause":
+    if tag in _NOT_CAUSES or not tag.endswith("Cause"):
         return None
+    if tag == "UserIdCause":
+        return Cause(type=tag, id=_text(node.find("userId")) or "anonymous")
+    if tag == "UserCause":
+        return Cause(type=tag, id=_text(node.find("authenticationName")) or "anonymous")
+    if tag == "SCMTriggerCause":
+        return Cause(type=tag, id="SCMTrigger")
+    if tag == "RemoteCause":
+        return Cause(type=tag, id=_text(node.find("addr")) or "unknown")
+    if tag not in ("UpstreamCause", "BuildUpstreamCause"):
+        return Cause(type=tag, id="unknown")
     project, number = _text(node.find("upstreamProject")), _text(node.find("upstreamBuild"))
     nested = node.find("upstreamCauses")
     if depth >= _MAX_UPSTREAM_DEPTH:
@@ -178,11 +185,25 @@ def _cause(node: etree._Element, home: Path | None, depth: int) -> Cause | None:
     else:
         parents = _upstream_causes(home, project, number, depth + 1)
     return Cause(
-        type="UpstreamCause",
+        type=tag,
         id=plugin_job_name(home, project),
         run_number=number,
         parents=tuple(parents),
     )
+
+
+def plugin_user(causes: list[Cause] | tuple[Cause, ...]) -> str:
+    """The user the plugin sends (`JobRunParserService.getCurrentUser`): the origin build's,
+    following the upstream chain as far as it is known; "SCMTrigger" for an SCM trigger, else
+    the user who started it, else "SYSTEM"."""
+    for _ in range(_MAX_UPSTREAM_DEPTH + 1):
+        up = next((c for c in causes if c.type.endswith("UpstreamCause") and c.parents), None)
+        if up is None:
+            break
+        causes = up.parents
+    if any(c.type in _SCM_TRIGGERS for c in causes):
+        return "SCMTrigger"
+    return next((c.id for c in causes if c.type in ("UserIdCause", "UserCause")), "SYSTEM")
 
 
 def _causes(root: etree._Element, home: Path | None, depth: int) -> list[Cause]:

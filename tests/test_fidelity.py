@@ -291,7 +291,8 @@ def test_jenkins_names_the_same_from_inside_the_job(run_cli, tmp_path: Path) -> 
 def test_upstream_trigger_links_to_the_parent_run(run_cli, tmp_path: Path) -> None:
     """An upstream cause names the parent's job_full_name (plugin form, looked up in
     JENKINS_HOME) and build number as a string, with the parent's causes as direct_parents:
-    those Jenkins nested in the cause, else those of the parent's own build.xml."""
+    those Jenkins nested in the cause, else those of the parent's own build.xml. The user is
+    the origin's, as the plugin follows the chain: SCMTrigger, then the parent's user."""
     build(tmp_path, "payments/api@main", 57)
     d = build(tmp_path, "ops/nightly", 9, kind="freestyle")
     p = json.loads(run_cli("parse", str(d), "--json", "--set", f"instance_guid={GUID}").out)
@@ -303,7 +304,7 @@ def test_upstream_trigger_links_to_the_parent_run(run_cli, tmp_path: Path) -> No
     assert p["trigger_chain"] == [
         {**link, "direct_parents": [{"id": "SCMTrigger", "type": "SCMTriggerCause"}]}
     ]
-    assert p["user_id"] == "SYSTEM"
+    assert p["user_id"] == "SCMTrigger"
     xml = (d / "build.xml").read_text()
     start, end = xml.index("<upstreamCauses>"), xml.index("</upstreamCauses>")
     (d / "build.xml").write_text(xml[:start] + xml[end + len("</upstreamCauses>") :])
@@ -311,6 +312,7 @@ def test_upstream_trigger_links_to_the_parent_run(run_cli, tmp_path: Path) -> No
     assert p["trigger_chain"] == [
         {**link, "direct_parents": [{"id": "jdoe", "type": "UserIdCause"}]}
     ]
+    assert p["user_id"] == "jdoe"
 
 
 def test_jenkins_params_keep_their_types(run_cli, tmp_path: Path) -> None:

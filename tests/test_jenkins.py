@@ -208,3 +208,38 @@ def test_stages_from_flow_nodes(run_cli, tmp_path: Path, bulk: bool) -> None:
         ("Test", 60_100, 20_000, "FAILURE", "FINISHED"),
         ("Deploy", 80_200, 10, "NOT_BUILT", "SKIPPED"),
     ]
+
+
+def _with_cause(d: Path, cause_xml: str) -> None:
+    """Replace the build's causes with one cause element."""
+    xml = (d / "build.xml").read_text()
+    start, end = xml.index("<causeBag"), xml.index("</causeBag>")
+    bag = f'<causeBag class="linked-hash-map"><entry>{cause_xml}<int>1</int></entry>'
+    (d / "build.xml").write_text(xml[:start] + bag + xml[end:])
+
+
+def test_users_and_cause_ids_as_the_plugin_sends_them(run_cli, tmp_path: Path) -> None:
+    """As the SEI Jenkins plugin does: an upstream-triggered build's user is the origin's
+    (the plugin follows the upstream chain), a push from a webhook is "SCMTrigger" for the
+    user, any other cause is its class name with id "unknown", and no user is "SYSTEM"."""
+    parent = build(tmp_path, "payments/api@main", 57)
+    _with_cause(parent, "<hudson.model.Cause_-UserIdCause><userId>alice</userId>"
+                        "</hudson.model.Cause_-UserIdCause>")  # fmt: skip
+    child = build(tmp_path, "ops/nightly", 9, kind="freestyle")
+    _with_cause(child, "<hudson.model.Cause_-UpstreamCause><upstreamProject>payments/api/main"
+                       "</upstreamProject><upstreamBuild>57</upstreamBuild>"
+                       "</hudson.model.Cause_-UpstreamCause>")  # fmt: skip
+    p = json.loads(run_cli("parse", str(child), "--json").out)
+    assert p["user_id"] == "alice"
+    assert p["trigger_chain"][0]["type"] == "UpstreamCause"
+    pushed = build(tmp_path, "ops/push", 3, kind="freestyle")
+    _with_cause(pushed, "<com.cloudbees.jenkins.GitHubPushCause><pushedBy>bob</pushedBy>"
+                        "</com.cloudbees.jenkins.GitHubPushCause>")  # fmt: skip
+    p = json.loads(run_cli("parse", str(pushed), "--json").out)
+    assert p["user_id"] == "SCMTrigger"
+    assert p["trigger_chain"] == [{"id": "unknown", "type": "GitHubPushCause"}]
+    timer = build(tmp_path, "ops/timer", 4, kind="freestyle")
+    _with_cause(timer, "<hudson.triggers.TimerTrigger_-TimerTriggerCause/>")
+    p = json.loads(run_cli("parse", str(timer), "--json").out)
+    assert p["user_id"] == "SYSTEM"
+    assert p["trigger_chain"] == [{"id": "unknown", "type": "TimerTriggerCause"}]
