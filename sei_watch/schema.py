@@ -74,6 +74,11 @@ FIELD_TYPES: Final[Mapping[str, type]] = {
     "trigger_chain": list,
     "artifacts": list,
     "job_run": dict,
+    # Optional in SEI's documentation, passed through as stated.
+    "web_url": str,
+    "execution_id": str,
+    "cfr_status": str,
+    "themes": list,
 }
 
 _SYNONYMS: Final = {

@@ -9,7 +9,7 @@ runs later and decides what is kept. Tests assert on what it stored, never on wh
   `+0000` ending); one that does not parse, or a stage id that is missing or over 50 characters,
   drops every stage of that post;
 - names are cut to 50 characters, stage descriptions to 200, step descriptions to 50;
-- times and durations are stored in whole seconds;
+- a run's start keeps its milliseconds; durations (run, stage, step) are whole seconds;
 - CI→CD correlation looks at `type = container` artifacts only, in one of three modes;
 - test rows come only from a multipart post's nested zip (`sei_tests.py`).
 """
@@ -122,7 +122,7 @@ class StoredRun:
 
     key: RunKey
     fields: dict[str, Any]
-    start_s: int
+    start_ms: int
     duration_s: int
     artifacts: list[StoredArtifact] = field(default_factory=list)
     stages: dict[str, StoredStage] = field(default_factory=dict)
@@ -141,7 +141,7 @@ class StoredRun:
             "job_full_name": self.key[1],
             "build_number": self.key[2],
             **self.fields,
-            "start_time_s": self.start_s,
+            "start_time_ms": self.start_ms,
             "duration_s": self.duration_s,
             "posts": self.posts,
             "test_cases": self.test_cases,
@@ -287,7 +287,7 @@ class SeiStore:
             run = StoredRun(
                 key=key,
                 fields={k: doc[k] for k in _RUN_FIELDS if k in doc},
-                start_s=_seconds(doc.get("start_time")),
+                start_ms=int(doc.get("start_time") or 0),
                 duration_s=_seconds(doc.get("duration")),
             )
             self.runs[key] = run
@@ -295,7 +295,7 @@ class SeiStore:
             run.posts += 1
         if doc.get("artifacts"):  # replaced only when the new list is non-empty
             run.artifacts = [_artifact(a) for a in doc["artifacts"]]
-        stages, error = _stages(doc, datetime.fromtimestamp(run.start_s, UTC))
+        stages, error = _stages(doc, datetime.fromtimestamp(run.start_ms / 1000, UTC))
         if error is not None:
             self.dropped.append((what, f"stages from the bad one on dropped: {error}"))
         for stage in stages:
@@ -328,7 +328,7 @@ class SeiStore:
         self.runs[key] = StoredRun(
             key=key,
             fields={"cd": True},
-            start_s=0,
+            start_ms=0,
             duration_s=0,
             artifacts=[
                 StoredArtifact(

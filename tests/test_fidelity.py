@@ -450,3 +450,29 @@ def test_multipart_zip_is_bounded(tmp_path: Path) -> None:
     assert sorted(whole.namelist()) == ["TEST-0_0.xml", "TEST-1_1.xml", "TEST-2_2.xml"]
     size = whole.getinfo("TEST-0_0.xml").file_size
     assert len(inner(report.attachment(cap=size * 2)).namelist()) == 2
+
+
+def test_the_documented_optional_fields_pass_through(run_cli, tmp_path: Path) -> None:
+    """SEI's documented optional fields are accepted and sent: `web_url` from the CI's build
+    URL (or --set), `execution_id`, `cfr_status` and `themes` as stated (each was refused as
+    an unknown field)."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    env = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_REPOSITORY": "acme/shop",
+        "GITHUB_WORKFLOW": "ci",
+        "GITHUB_JOB": "test",
+        "GITHUB_RUN_ID": "9000417",
+        "GITHUB_RUN_NUMBER": "417",
+        "GITHUB_SERVER_URL": "https://github.com",
+    }
+    res = run_cli(
+        "parse", str(ws), "--json", "--set", f"instance_guid={GUID}",
+        "--set", "execution_id=exec-42", "--set", "cfr_status=failed", "--set", "themes=a,b",
+        environ=env,
+    )  # fmt: skip
+    assert res.status in (0, 1), res.err
+    p = json.loads(res.out)
+    assert p["web_url"] == "https://github.com/acme/shop/actions/runs/9000417"
+    assert (p["execution_id"], p["cfr_status"], p["themes"]) == ("exec-42", "failed", ["a", "b"])

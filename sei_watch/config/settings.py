@@ -150,6 +150,8 @@ def coerce_field(key: str, value: Any, where: str) -> Any:
             return low in {"true", "1", "yes"}
         if typ is list and key == "scm_commit_ids":
             return [v for v in value.replace(";", ",").replace(" ", ",").split(",") if v]
+        if typ is list and key == "themes":
+            return [v.strip() for v in value.split(",") if v.strip()]
         raise ConfigError(f"{where}: {key} takes a {typ.__name__}; set it in the config file")
     if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
         raise ConfigError(f"{where}: {key} must be a {typ.__name__}, not {value!r}")

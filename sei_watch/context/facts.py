@@ -126,6 +126,7 @@ def _from_ci(ctx: BuildContext, ci: CiFacts, origin: str) -> None:
     for name, param in _PARAMS.items():
         if v.get(name):
             ctx.params.setdefault(param, v[name])
+    ctx.put("web_url", v.get("build_url"), s("build_url"))  # SEI's link back to the run
     if ci.vendor:
         ctx.params.setdefault("ci_vendor", ci.vendor)
     if v.get("commits"):
