@@ -38,6 +38,11 @@ class _Stream:
         self.closed = 0  # suites ended, those with no test case included
         self.stopped = False  # the recovery pass reached its budget
         self.stack: list[tuple[Any, SuiteCounter]] = []
+        # Suites with counts but no cases wait for the end: beside suites that hold the cases
+        # they sum, they are a harness's roll-up, not more tests.
+        self.held: list[SuiteSummary] = []
+        self.case_tests = 0
+        self.case_bad = 0
 
     def run(self, fh: BinaryIO, *, recover: bool) -> Iterator[SuiteSummary]:
         parser = pull_parser(("testsuite",), recover=recover)
@@ -60,7 +65,19 @@ class _Stream:
             yield from self._take()
         parser.close()
         self._events(parser)
+        self.done += self._settle()
         yield from self._take()
+
+    def _settle(self) -> list[SuiteSummary]:
+        """The held suites: a roll-up (its counts within those of the suites that hold cases)
+        is kept as a record that counts nothing; any other counts as it states."""
+        out = []
+        for held in self.held:
+            bad = held.failures + held.errors
+            rolled = self.case_tests and held.tests <= self.case_tests and bad <= self.case_bad
+            out.append(_counting_nothing(held) if rolled else held)
+        self.held = []
+        return out
 
     def _take(self) -> list[SuiteSummary]:
         done, self.done = self.done, []
@@ -80,7 +97,11 @@ class _Stream:
             self.closed += 1
             counter.drain(elem, keep_last=False)
             summary = counter.summary(self.source, self.fallback, partial=False)
-            if summary is not None:
+            if summary is not None and summary.from_attributes:
+                self.held.append(summary)
+            elif summary is not None:
+                self.case_tests += summary.tests
+                self.case_bad += summary.failures + summary.errors
                 self.done.append(summary)
             # Drop what came before in the parent. Never its last child: the parser may still
             # be inside it, and lxml must not lose an element it is building.
@@ -93,9 +114,10 @@ class _Stream:
                 del parent[: len(parent) - 1]
 
     def partial(self) -> list[SuiteSummary]:
-        """The suites still open after an error, counted up to the break. The parser is dead
-        by now, so every child can go, including a case cut off half-way."""
-        out = []
+        """The suites still open after an error, counted up to the break (and those held for
+        the end, as they state). The parser is dead by now, so every child can go, including
+        a case cut off half-way."""
+        out, self.held = self.held, []
         for elem, counter in reversed(self.stack):
             counter.drain(elem, keep_last=False)
             summary = counter.summary(self.source, self.fallback, partial=True)
@@ -224,6 +246,12 @@ def _no_suites(fh: BinaryIO) -> str:
     if root[0] in _SUITE_ROOTS:
         return f"<{root[0]}> in a namespace is not a JUnit report"
     return f"not a JUnit report: the root element is <{root[0]}>"
+
+
+def _counting_nothing(s: SuiteSummary) -> SuiteSummary:
+    """A roll-up suite, kept with what it states, counting no test of its own."""
+    zero = dict.fromkeys(("tests", "failures", "errors", "skipped", "flaky"), 0)
+    return SuiteSummary(**{**_fields(s), **zero, "flags": (*s.flags, "roll_up")})
 
 
 def _fields(s: SuiteSummary) -> dict[str, Any]:
