@@ -107,6 +107,13 @@ class LoadedParser:
         when shown: parsing METADATA for every parser was a third of a small `parse`."""
         return _origin(self.entry_point)
 
+    @property
+    def reads(self) -> str:
+        """What the parser reads, in its author's words: the first paragraph of its class's
+        docstring (`sei-watch parsers` shows it beside the name)."""
+        doc = (type(self.parser).__doc__ or "").strip()
+        return " ".join(doc.split("\n\n", 1)[0].split())
+
     def claims(self, rel: PurePath) -> bool:
         """Whether this parser wants the file at `rel`, by its own rule or a configured glob."""
         return self.parser.matches(rel) or self.extra.match(rel)

@@ -123,3 +123,16 @@ def test_installed_plugin_is_used_by_parse(plugin_site: Path) -> None:
     assert payload["build_number"] == 412
     # three from the files, and the api image's tag@digest qualifier Harness CD records
     assert len(payload["artifacts"]) == 4
+
+
+def test_parsers_says_what_each_reads(run_cli) -> None:
+    """`sei-watch parsers` shows, under each parser, what it reads (its docstring's first
+    paragraph), in --json too; every built-in parser says something."""
+    import json
+
+    res = run_cli("parsers", "--json")
+    doc = json.loads(res.out)
+    reads = {p["name"]: p["reads"] for p in doc["parsers"]}
+    assert all(reads.values()), [name for name, text in reads.items() if not text]
+    assert "trx" in reads["trx"]
+    assert reads["sei-steps"] in run_cli("parsers").out

@@ -43,6 +43,9 @@ def _first_last(scan: LogScan) -> tuple[int | None, int | None]:
 
 
 class GitHubLog(LogParser):
+    """GitHub Actions job logs: a stage per step, from its `##[group]Run ...` to the next step or
+    the job's clean-up; `gh run view --log` prefixes and run-log folders too."""
+
     name = "log-github"
     marker = re.compile(
         rb"(?m)^" + _GH_PREFIX + rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z (?!##\[section\])"
@@ -103,6 +106,8 @@ class GitHubLog(LogParser):
 
 
 class AzureLog(LogParser):
+    """Azure Pipelines logs: a stage per `##[section]Starting:` ... `Finishing:`."""
+
     name = "log-azure"
     marker = re.compile(rb"##\[section\]Starting: ")
     pattern = re.compile(

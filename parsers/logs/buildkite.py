@@ -16,6 +16,8 @@ _BK = re.compile(rb"\x1b_bk;t=(\d{10,16})\x07")
 
 
 class BuildkiteLog(LogParser):
+    """Buildkite logs: a stage per `---`, `+++` or `~~~` group, timed by the `\\e_bk;t=` stamps."""
+
     name = "log-buildkite"
     marker = re.compile(rb"(?m)\x1b_bk;t=\d+\x07|^(?:---|\+\+\+|~~~) \S")
     pattern = re.compile(

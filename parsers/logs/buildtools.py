@@ -54,6 +54,9 @@ _CI_MARKERS = re.compile(
 
 
 class MavenLog(LogParser):
+    """Maven console logs: a stage per module (the Reactor Summary, else the `Building` headers),
+    mojo executions as steps; timestamp prefixes stripped."""
+
     name = "log-maven"
     marker = re.compile(rb"\[INFO\] (?:Scanning for projects|Building |---|BUILD )")
     # A timestamp prefix (TS_PREFIX) is group 1. Maven 2's Reactor Summary writes `[2.730s]`
@@ -166,6 +169,8 @@ class MavenLog(LogParser):
 
 
 class GradleLog(LogParser):
+    """Gradle console logs: a step per `> Task` line with its outcome; timestamps stripped."""
+
     name = "log-gradle"
 
     def sniff(self, head: bytes) -> bool:

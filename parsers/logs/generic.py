@@ -52,6 +52,9 @@ def _name(key: bytes | str) -> str:
 
 
 class GenericLog:
+    """Any in-house log, by the RE2 patterns in `[parsers.log-generic.options]` (steps, times,
+    errors, result); claims only the files its configured globs name."""
+
     name = "log-generic"
 
     def matches(self, path: PurePath) -> bool:

@@ -20,6 +20,9 @@ __all__ = ["GitLabLog"]
 
 
 class GitLabLog(LogParser):
+    """GitLab job logs: a stage per `section_start`/`section_end`, nested sections as steps, timed
+    by the runner's line stamps; the job's result."""
+
     name = "log-gitlab"
     marker = re.compile(rb"section_start:\d{9,}:[A-Za-z0-9_.-]+")
     literal = b"section_"  # markers are sparse: found by RE2, then read by `pattern`

@@ -26,6 +26,9 @@ _FIRST_TS = re.compile(rb"(?m)^\[(\d{4}-\d\d-\d\dT[^\]]{8,30})\] ")
 
 
 class JenkinsLog(LogParser):
+    """Jenkins Pipeline console logs: a stage per `[Pipeline] { (Stage)`, timed by Timestamper
+    prefixes; skipped stages; `Finished: RESULT`."""
+
     name = "log-jenkins"
     marker = re.compile(rb"\[Pipeline\] |^Started by |\nStarted by ")
     pattern = re.compile(

@@ -21,6 +21,8 @@ STEPS_PER_STAGE = 20
 
 
 class NinjaLog:
+    """`.ninja_log` (v5/v6): targets grouped into a stage per top directory, with their times."""
+
     name = "log-ninja"
 
     def matches(self, path: PurePath) -> bool:

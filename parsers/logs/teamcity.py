@@ -32,6 +32,9 @@ def unescape(raw: bytes) -> bytes:
 
 
 class TeamCityLog(LogParser):
+    """TeamCity service messages: `blockOpened`/`blockClosed` as stages, `buildStatus`,
+    `buildProblem`, and the test messages as suites."""
+
     name = "log-teamcity"
     marker = re.compile(rb"##teamcity\[")
     pattern = re.compile(rb"##teamcity\[(\w+)((?: +\w+='(?:[^'|\r\n]|\|[^\r\n]){0,4096}')*) *\]")

@@ -45,7 +45,7 @@ def cmd_parsers(args: argparse.Namespace, io: Io) -> ExitStatus:
             io.stdout,
             {
                 "parsers": [
-                    {"name": lp.name, "origin": lp.origin,
+                    {"name": lp.name, "origin": lp.origin, "reads": lp.reads,
                      "globs": list(lp.extra.patterns) if lp.extra else []}
                     for lp in registry.parsers
                 ],
@@ -56,6 +56,8 @@ def cmd_parsers(args: argparse.Namespace, io: Io) -> ExitStatus:
     for lp in registry.parsers:
         extra = f"  +globs {', '.join(lp.extra.patterns)}" if lp.extra else ""
         io.stdout.write(f"{lp.name:<20} {lp.origin}{extra}\n")
+        if lp.reads:
+            io.stdout.write(f"{'':<20} {visible(lp.reads)}\n")
     return ExitStatus.PROBLEMS if registry.failures else ExitStatus.OK
 
 
