@@ -8,6 +8,7 @@ where the file's own totals disagree with the cases it lists, a problem says so.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path, PurePath
 from typing import Any
@@ -71,21 +72,30 @@ class TrxParser:
 
     def parse(self, path: Path, ctx: ParseContext) -> Iterator[Record]:
         # Test classes are defined after the results: a first pass keeps testId -> class.
-        classes: dict[str, str] = {}
-        for event, el in pull_events(path, ctx, ("{*}UnitTest",)):
-            if event == "end":
-                method = next((c for c in el if _local(c.tag) == "TestMethod"), None)
-                if method is not None and el.get("id"):
-                    name = method.get("className") or ""
-                    classes[el.get("id")] = name.split(",")[0].strip()
-                el.clear()
+        with _Classes() as classes:
+            for event, el in pull_events(path, ctx, ("{*}UnitTest", "{*}UnitTestResult")):
+                if event != "end":
+                    continue
+                if _local(el.tag) == "UnitTest":
+                    method = next((c for c in el if _local(c.tag) == "TestMethod"), None)
+                    if method is not None and el.get("id"):
+                        name = method.get("className") or ""
+                        classes.add(el.get("id") or "", name.split(",")[0].strip())
+                _drop(el)
+            yield from self._results(path, ctx, classes)
+
+    def _results(self, path: Path, ctx: ParseContext, classes: _Classes) -> Iterator[Record]:
         suites, stated = Suites(), None
-        tags = ("{*}UnitTestResult", "{*}Counters")
+        tags = ("{*}UnitTestResult", "{*}Counters", "{*}UnitTest")
         for event, el in pull_events(path, ctx, tags):
             if event != "end":
                 continue
-            if _local(el.tag) == "Counters":
+            kind = _local(el.tag)
+            if kind == "Counters":
                 stated = stated if stated is not None else _int(el.get("total"))
+                continue
+            if kind == "UnitTest":
+                _drop(el)
                 continue
             outcome = _TRX.get(el.get("outcome") or "", SKIP)
             test = el.get("testName") or "(unnamed)"
@@ -95,17 +105,81 @@ class TrxParser:
                 message = child.text or ""
                 break
             suites.add(cls, test, outcome, _secs(el.get("duration")), message=message)
-            parent = el.getparent()
-            if parent is not None and _local(parent.tag) == "Results":
-                el.clear()  # an inner result goes with its outer one
-                while el.getprevious() is not None:
-                    del parent[0]
+            _drop(el)
         if not suites.total and stated is None:
             raise ParseError("a TRX <TestRun> with no test results")
         yield from suites.summaries(ctx.rel(path))
         problem = stated_problem(ctx, path, "Counters total", stated, suites.total)
         if problem:
             yield problem
+
+
+def _drop(el: Any) -> None:
+    """Forget a finished top-level result or definition and every one before it: the pull
+    parser builds the whole tree, tag filter or not. An inner result goes with its outer one."""
+    parent = el.getparent()
+    if parent is None or _local(parent.tag) not in ("Results", "TestDefinitions"):
+        return
+    el.clear()
+    while el.getprevious() is not None:
+        del parent[0]
+
+
+class _Classes:
+    """testId -> test class from `TestDefinitions`: in memory up to `SPILL_AT` tests, then in
+    a temporary SQLite file, so that a TRX of millions of tests is read in flat memory."""
+
+    SPILL_AT = 100_000
+
+    def __init__(self) -> None:
+        self.mem: dict[str, str] = {}
+        self.db: Any = None
+        self.tmp: Any = None
+        self.batch: list[tuple[str, str]] = []
+
+    def __enter__(self) -> _Classes:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.db is not None:
+            self.db.close()
+            self.tmp.cleanup()
+
+    def add(self, test_id: str, cls: str) -> None:
+        if self.db is None and len(self.mem) < self.SPILL_AT:
+            self.mem[test_id] = sys.intern(cls)
+            return
+        if self.db is None:
+            self._spill()
+        self.batch.append((test_id, cls))
+        if len(self.batch) >= 10_000:
+            self._flush()
+
+    def get(self, test_id: str) -> str:
+        if test_id in self.mem:
+            return self.mem[test_id]
+        if self.db is None:
+            return ""
+        self._flush()
+        row = self.db.execute("SELECT cls FROM c WHERE id=?", (test_id,)).fetchone()
+        return str(row[0]) if row else ""
+
+    def _spill(self) -> None:
+        import sqlite3  # noqa: PLC0415  (only for a TRX this large)
+        import tempfile  # noqa: PLC0415
+
+        self.tmp = tempfile.TemporaryDirectory(prefix="sei-watch-trx-")
+        self.db = sqlite3.connect(f"{self.tmp.name}/classes.db")
+        self.db.execute("PRAGMA journal_mode=OFF")
+        self.db.execute("PRAGMA synchronous=OFF")
+        self.db.execute("CREATE TABLE c (id TEXT PRIMARY KEY, cls TEXT) WITHOUT ROWID")
+        self.batch.extend(self.mem.items())
+        self.mem = {}
+
+    def _flush(self) -> None:
+        if self.batch:
+            self.db.executemany("INSERT OR REPLACE INTO c VALUES (?, ?)", self.batch)
+            self.batch = []
 
 
 class NUnitParser:

@@ -201,3 +201,62 @@ def test_a_go_stream_cut_mid_line_is_read_up_to_the_cut(tmp_path: Path) -> None:
     names, records = parse_claimed(cut, load_parsers())
     assert names == ["go-test-json"]
     assert any(isinstance(r, ParseProblem) and "never finished" in r.reason for r in records)
+
+
+def _trx(tmp_path: Path, size: int) -> tuple[Path, int]:
+    """A TRX of about `size` bytes as `dotnet test` writes it (results first, definitions
+    after), from bench/native_memory.py's generator (500 tests a class), and its test count."""
+    import importlib.util
+
+    from .paths import ROOT
+
+    spec = importlib.util.spec_from_file_location(
+        "native_memory", ROOT / "bench" / "native_memory.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    path = tmp_path / "results.trx"
+    return path, int(gen.write_trx(path, size))
+
+
+def test_a_trx_past_the_spill_point_keeps_its_classes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the number of test definitions kept in memory, the rest go to a temporary SQLite
+    file: every result still lands in its class, and the counts match `<Counters total>`."""
+    from sei_watch_parsers import test_dotnet
+
+    monkeypatch.setattr(test_dotnet._Classes, "SPILL_AT", 700)
+    path, written = _trx(tmp_path, 1_500_000)
+    names, records = parse_claimed(path, load_parsers(), max_bytes=1 << 30)
+    assert names == ["trx"]
+    assert not [r for r in records if isinstance(r, ParseProblem)]
+    found = [r for r in records if isinstance(r, SuiteSummary)]
+    assert all(s.name.startswith("Shop.Tests.Class") for s in found)
+    assert written > 700
+    assert sum(s.tests for s in found) == written
+    assert {s.tests for s in found[:-1]} == {500}
+
+
+def test_a_big_trx_is_read_in_flat_memory(tmp_path: Path) -> None:
+    """A 40 MB TRX: the reader drops each result and definition once read (the pull parser
+    builds the whole tree otherwise: a 9 MB file peaked at 124 MiB), so the peak stays under
+    64 MiB; bench/native_memory.py measures the 1 GiB case."""
+    import subprocess
+    import sys
+
+    path, written = _trx(tmp_path, 40 << 20)
+    assert written > 80_000
+    probe = (
+        "import resource, subprocess, sys; "
+        "p = subprocess.run(sys.argv[1:], capture_output=True); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, sys.executable, "-m", "sei_watch", "parse", str(path),
+         "--parser", "trx"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert float(out) < 64, out
