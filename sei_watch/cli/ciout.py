@@ -31,7 +31,10 @@ _CI_VARS = (
 
 def in_ci(environ: Mapping[str, str]) -> bool:
     """Whether this runs as a step of a CI job, where a person reads the log afterwards and the
-    machine may not outlive the job."""
+    machine may not outlive the job. Under systemd (the journal is our stderr) it is a service,
+    whatever CI variable its environment inherited."""
+    if environ.get("JOURNAL_STREAM"):
+        return False
     if environ.get("CI", "").strip().lower() in ("1", "true", "yes", "woodpecker"):
         return True
     return any(environ.get(var) for var in _CI_VARS)
