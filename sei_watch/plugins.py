@@ -136,8 +136,12 @@ class Registry:
         for lp in self.parsers:
             if lp.name == name:
                 return lp
-        known = ", ".join(lp.name for lp in self.parsers) or "none"
-        raise PluginError(f"no parser named {name!r} (known: {known})")
+        names = [lp.name for lp in self.parsers]
+        import difflib  # noqa: PLC0415  (only for a mistyped name)
+
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise PluginError(f"no parser named {name!r}{hint} (known: {', '.join(names) or 'none'})")
 
     @property
     def sniff_suffixes(self) -> frozenset[str]:

@@ -119,3 +119,26 @@ def test_journald_priorities_and_log_level(tmp_path: Path) -> None:
         assert bool(warnings) == expect_warnings, log.read_text()[:2000]
         for line in lines:
             json.loads(line[line.index(">") + 1 :])
+
+
+def test_help_has_examples_and_exit_statuses() -> None:
+    """`--help` ends with examples, the exit statuses and where to read more."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "sei_watch", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "examples:" in out
+    assert "sei-watch step test -- make test" in out
+    assert "exit statuses: 0 ok" in out
+    assert "README" in out
+
+
+def test_a_mistyped_parser_name_gets_a_suggestion(run_cli, tmp_path: Path) -> None:
+    """`--parser junti` says "did you mean 'junit'?" beside the list of names."""
+    f = tmp_path / "r.xml"
+    f.write_text("<testsuite/>")
+    res = run_cli("parse", str(f), "--parser", "junti")
+    assert res.status == 2
+    assert "did you mean 'junit'?" in res.err

@@ -14,9 +14,30 @@ from sei_watch.schema import RESULTS
 __all__ = ["build_parser", "parse_assignment"]
 
 
+_EPILOG = """\
+examples:
+  sei-watch parse WORKSPACE                      what SEI would receive, and why
+  sei-watch parse WORKSPACE --post --soft-fail   report a CI job from inside it
+  sei-watch step test -- make test               time a step for the final parse
+  sei-watch check-config --config FILE           every mistake of a config at once
+  sei-watch doctor                               every precondition, with the fix
+  sei-watch run --config FILE                    the daemon (see systemd/README.md)
+
+exit statuses: 0 ok, 1 problems in files (the payload is still valid), 2 usage or
+configuration, 3 invalid payload or refused for good, 4 not delivered yet (saved),
+130/143 interrupted or cancelled (saved). With --soft-fail a CI step exits 0.
+
+more: `sei-watch COMMAND --help`, and the project's README.md."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Every command and option, built without importing what the commands use."""
-    ap = argparse.ArgumentParser(prog="sei-watch", description="Report CI builds to Harness SEI.")
+    ap = argparse.ArgumentParser(
+        prog="sei-watch",
+        description="Report CI builds to Harness SEI.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--version", action="version", version=f"sei-watch {__version__}")
     ap.add_argument(
         "--color",
