@@ -9,6 +9,7 @@ import socket
 import urllib.request
 from pathlib import Path
 
+from .conftest_sei import API_KEY, GUID
 from .daemonproc import DaemonProc, wait_for, write_build
 from .sei_server import StandIn
 from .test_daemon import spool
@@ -148,7 +149,7 @@ def test_a_full_outbox_refuses_builds_with_a_metric_and_stays_up(tmp_path: Path)
     """SEI down and the outbox at its row cap: the next build is refused with a log line that
     says why and `builds_failed_total{reason="outbox_full"}`; the daemon keeps running, and the
     waiting bytes are a gauge."""
-    down = StandIn("test-key", fault_rate=1.0, faults=("503",)).start()
+    down = StandIn(API_KEY, instances={GUID: "agents"}, fault_rate=1.0, faults=("503",)).start()
     port = _free_port()
     root, watches = spool(tmp_path)
     extra = f'\n[metrics]\nlisten = "127.0.0.1:{port}"\n[outbox]\nmax_rows = 1\n'
@@ -164,6 +165,32 @@ def test_a_full_outbox_refuses_builds_with_a_metric_and_stays_up(tmp_path: Path)
         assert _value(text, "outbox_waiting_bytes") > 0
         assert d.proc is not None
         assert d.proc.poll() is None
+    finally:
+        assert d.stop() == 0
+        down.stop()
+
+
+def test_process_metrics_build_info_and_a_stale_queue(tmp_path: Path) -> None:
+    """The scrape carries the standard `process_*` metrics, `sei_watch_build_info` and the
+    oldest pending age, all read by prometheus_client's parser; with SEI answering 503 for
+    longer than `[metrics] stale_after` while a payload waits, /healthz turns 503 and says so."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    down = StandIn(API_KEY, instances={GUID: "agents"}, fault_rate=1.0, faults=("503",)).start()
+    port = _free_port()
+    root, watches = spool(tmp_path)
+    extra = f'\n[metrics]\nlisten = "127.0.0.1:{port}"\nstale_after = 1.0\n'
+    d = DaemonProc(tmp_path, down, watches + extra).start()
+    try:
+        write_build(root / "app" / "1")
+        wait_for(lambda: _scrape(port, "/healthz")[0] == 503, 20, "healthz 503 for a stale queue")
+        assert "no post has succeeded" in _scrape(port, "/healthz")[1]
+        families = {f.name: f for f in text_string_to_metric_families(_scrape(port)[1])}
+        assert families["process_resident_memory_bytes"].samples[0].value > 10 << 20
+        assert families["process_open_fds"].samples[0].value > 3
+        (info,) = families["sei_watch_build_info"].samples
+        assert info.labels["version"]
+        assert families["sei_watch_oldest_pending_age_seconds"].samples[0].value >= 0
     finally:
         assert d.stop() == 0
         down.stop()

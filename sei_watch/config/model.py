@@ -76,6 +76,7 @@ class Settings:
     timeline_keep: int = 50
     log_level: str = "info"
     metrics_listen: str | None = None  # "127.0.0.1:9464": /metrics, /healthz, /readyz
+    metrics_stale_after: float = 3600.0  # /healthz 503: no delivery this long while rows wait
     target: str = "sei"  # [deliver] target: "nats" publishes to the fleet relay instead
     nats: NatsSettings = field(default_factory=NatsSettings)
     relay: RelaySettings = field(default_factory=RelaySettings)

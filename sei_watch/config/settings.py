@@ -74,7 +74,7 @@ SCALARS: dict[str, dict[str, type]] = {
     "daemon": {"workers": int, "rescan": float, "queue_size": int, "events": bool},
     "timeline": {"keep": int},
     "log": {"level": str},
-    "metrics": {"listen": str},
+    "metrics": {"listen": str, "stale_after": float},
     **FLEET_SCALARS,
 }
 
@@ -314,6 +314,9 @@ def settings_from(data: Mapping[str, Any], where: str, environ: Mapping[str, str
         daemon=DaemonSettings(**_scalars(data, "daemon", where, environ)),
         timeline_keep=int(_scalars(data, "timeline", where, environ).get("keep", 50)),
         metrics_listen=_scalars(data, "metrics", where, environ).get("listen"),
+        metrics_stale_after=float(
+            _scalars(data, "metrics", where, environ).get("stale_after", 3600.0)
+        ),
         log_level=_log_level(_scalars(data, "log", where, environ).get("level", "info"), where),
         watches=watches,
         fields=fields,

@@ -59,6 +59,7 @@ class Daemon:
     watcher: RootWatcher | None = None
     wake_sender: threading.Event = field(default_factory=threading.Event)
     clock: Callable[[], float] = time.time
+    started_at: float = field(default_factory=time.time)  # /healthz: no delivery since when
     live: _Live | None = None
     outbox: Outbox | None = None
     state: BuildState | None = None

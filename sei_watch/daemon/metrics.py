@@ -15,11 +15,14 @@ import math
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from typing import Any
 
+from sei_watch import __version__
 from sei_watch.errors import ConfigError
 
 __all__ = ["HELP", "Metrics", "MetricsServer", "parse_listen", "serve_metrics"]
@@ -44,6 +47,7 @@ HELP = {
     "outbox_waiting_bytes": ("gauge", "Bytes waiting in the outbox (runs and tests' zips)."),
     "outbox_zips_dropped": ("gauge", "Tests' zips dropped to stay under the byte cap, ever."),
     "outbox_oldest_pending_seconds": ("gauge", "Age of the oldest waiting payload."),
+    "oldest_pending_age_seconds": ("gauge", "Age of the oldest waiting payload (alias)."),
     "last_delivery_timestamp_seconds": ("gauge", "When SEI last accepted a payload (epoch)."),
 }
 
@@ -101,7 +105,41 @@ class Metrics:
             series = snapshot.get(name) or {(): 0.0}
             for key, value in sorted(series.items()):
                 lines.append(f"{full}{_labels(dict(key))} {_number(value)}")
+        lines += [
+            "# HELP sei_watch_build_info The running sei-watch's version.",
+            "# TYPE sei_watch_build_info gauge",
+            f'sei_watch_build_info{{version="{__version__}"}} 1',
+            *_process(),
+        ]
         return "\n".join(lines) + "\n"
+
+
+def _process() -> list[str]:
+    """The standard process metrics (as prometheus_client's ProcessCollector names them),
+    read from /proc/self; nothing where there is no /proc."""
+    try:
+        stat = Path("/proc/self/stat").read_text().rpartition(")")[2].split()
+        fds = len(os.listdir("/proc/self/fd"))
+        boot = next(
+            float(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime ")
+        )
+    except (OSError, StopIteration, ValueError, IndexError):
+        return []
+    tick, page = os.sysconf("SC_CLK_TCK"), os.sysconf("SC_PAGE_SIZE")
+    values = {
+        "process_cpu_seconds_total": ("counter", (int(stat[11]) + int(stat[12])) / tick),
+        "process_resident_memory_bytes": ("gauge", int(stat[21]) * page),
+        "process_virtual_memory_bytes": ("gauge", int(stat[20])),
+        "process_start_time_seconds": ("gauge", boot + int(stat[19]) / tick),
+        "process_open_fds": ("gauge", fds),
+    }
+    out = []
+    for name, (kind, value) in values.items():
+        out += [f"# HELP {name} {name.replace('_', ' ')}.", f"# TYPE {name} {kind}"]
+        out.append(f"{name} {_number(float(value))}")
+    return out
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -211,6 +249,7 @@ def serve_metrics(daemon: Any, listen: str) -> MetricsServer:
             "outbox_waiting_bytes": float(stats["waiting_bytes"]),
             "outbox_zips_dropped": float(stats["attachments_dropped"]),
             "outbox_oldest_pending_seconds": float(stats["oldest_pending_age_s"] or 0.0),
+            "oldest_pending_age_seconds": float(stats["oldest_pending_age_s"] or 0.0),
             "last_delivery_timestamp_seconds": last,
         }
 
@@ -222,6 +261,17 @@ def serve_metrics(daemon: Any, listen: str) -> MetricsServer:
         held = daemon.sender.held if daemon.sender is not None else None
         if held:  # a revoked key or an instance without access: nothing will be delivered
             return False, f"SEI refused delivery: {held}"
+        stale = daemon.live.settings.metrics_stale_after if daemon.live is not None else 0.0
+        if stale:
+            stats = daemon.outbox.stats()
+            waiting = stats["pending"] + stats["inflight"]
+            last = daemon.sender.last_delivery if daemon.sender is not None else None
+            since = time.time() - (last if last is not None else daemon.started_at)
+            if waiting and since > stale:
+                return False, (
+                    f"no post has succeeded for {since:.0f} s while {waiting} payload(s) wait "
+                    f"([metrics] stale_after = {stale:g})"
+                )
         return True, "ok: observers, workers and sender run"
 
     def ready() -> tuple[bool, str]:
