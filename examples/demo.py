@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -26,6 +27,24 @@ from tests.sei_server import StandIn  # noqa: E402
 
 KEY = "demo-key"
 GUID = "0c2d6f3e-8a41-4f7b-9d6e-5b1a2c3d4e5f"
+
+
+def stored_differences(payload: dict[str, Any], run: Any) -> list[str]:
+    """Where what SEI stored differs from what was sent: whole-second durations, cut names,
+    artifacts the stored list holds, and fields kept from an earlier post."""
+    out = [f"duration {run.duration_s} s (sent {payload['duration']} ms)"]
+    for key, value in run.fields.items():
+        if payload.get(key) != value:
+            out.append(f"{key} {value!r} (sent {payload.get(key)!r}: the first post's is kept)")
+    for stage in run.stages.values():
+        sent = next((s for s in payload["job_run"]["stages"] if str(s.get("id")) == stage.id), None)
+        if sent is not None and sent["displayName"] != stage.name:
+            out.append(f"stage {stage.id!r} named {stage.name!r} (sent {sent['displayName']!r})")
+    kept = sorted(f"{a.name}:{a.qualifier}" for a in run.artifacts)
+    sent_arts = sorted(f"{a['name']}:{a['qualifier']}" for a in payload.get("artifacts", []))
+    if kept != sent_arts:
+        out.append(f"artifacts {kept} (sent {sent_arts})")
+    return out
 
 
 def main() -> int:
@@ -90,6 +109,9 @@ def main() -> int:
         for label, items in (("built", outs), ("deployed", ins)):
             if items:
                 print(f"   {label}: {', '.join(items)}")
+        if run is not None:
+            for line in stored_differences(payload, run):
+                print(f"   stored: {line}")
         print(render_text(payload, width=88, ascii_only=not sys.stdout.isatty()))
         for prob in problems.get(payload["pipeline"], []):
             print(f"   problem: {prob}")

@@ -29,6 +29,7 @@ def test_demo_posts_every_example_and_shows_it() -> None:
     assert "stored stages 4/4, steps 2/2" in proc.stdout  # the GitLab job, every section
     assert "deployed: envoy:v1.30.1, cart:1.14.2" in proc.stdout
     assert "maven-flaky: 9 test rows" in proc.stdout
+    assert "stored: duration 1506 s (sent 1506200 ms)" in proc.stdout  # as SEI keeps it
     assert "FAILED      0.876 s  com.example.shop.CartServiceTest.checksOutWithTax" in proc.stdout
     assert "buildx-ci <-> deploy-cd" in proc.stdout
     assert "linked through a mutable tag" not in proc.stdout
