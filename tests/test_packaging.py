@@ -44,8 +44,8 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_wheel_contents_and_metadata(wheel: Path) -> None:
-    """Namespaced parsers (no top-level `parsers`), the unit and example config, py.typed,
-    the licence, classifiers, Python floor and entry points into sei_watch_parsers."""
+    """Namespaced parsers (no top-level `parsers`), the unit, its README and example config,
+    py.typed, the licence, classifiers, Python floor and entry points into sei_watch_parsers."""
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
         meta = zf.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
@@ -55,6 +55,7 @@ def test_wheel_contents_and_metadata(wheel: Path) -> None:
     for needed in (
         "sei_watch/data/sei-watch.service",
         "sei_watch/data/config.example.toml",
+        "sei_watch/data/README.md",  # the unit's own how-to, beside it
         "sei_watch/py.typed",
         "sei_watch_parsers/junit.py",
     ):
@@ -170,7 +171,9 @@ def test_fresh_environment_runs_the_wheel(wheel: Path, tmp_path: Path) -> None:
         text=True,
         check=False,
     )
-    assert unit.stdout == (ROOT / "systemd" / "sei-watch.service").read_text()
+    shipped = (ROOT / "systemd" / "sei-watch.service").read_text()
+    assert unit.stdout.splitlines()[:5] == shipped.splitlines()[:5]  # the wheel's own unit
+    assert f"ExecStart={py.parent / 'sei-watch'} run" in unit.stdout
 
 
 def test_install_unit_writes_unit_and_config(run_cli, tmp_path: Path) -> None:

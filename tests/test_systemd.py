@@ -178,3 +178,37 @@ def test_notify_survives_running_out_of_descriptors(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "carried on"
+
+
+@needs_analyze
+def test_install_unit_fills_the_roots_and_verifies(run_cli, tmp_path: Path) -> None:
+    """`install-unit` for a config whose roots do not all exist: ReadOnlyPaths= lists each
+    root with `-` (missing ones are no error to systemd), `--print unit` shows exactly what
+    would be written, `systemd-analyze verify` stays silent, and an ExecStart under /home
+    (hidden by ProtectHome=) is warned about."""
+    real = tmp_path / "spool"
+    real.mkdir()
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        f'[state]\ndir = "{tmp_path / "state"}"\n'
+        f'[[watch]]\nname = "a"\nroot = "{real}"\n'
+        f'[[watch]]\nname = "b"\nroot = "{tmp_path / "not-yet"}"\n'
+    )
+    cfg.chmod(0o600)
+    exe = str(Path(sys.executable).parent / "sei-watch")
+    units = tmp_path / "units"
+    args = ("install-unit", "--unit-dir", str(units), "--config", str(cfg), "--exec", exe)
+    res = run_cli(*args)
+    assert res.status == ExitStatus.OK, res.err
+    unit = (units / "sei-watch.service").read_text()
+    assert f"ReadOnlyPaths=-{real} -{tmp_path / 'not-yet'}" in unit
+    shown = run_cli(*args, "--print", "unit")
+    assert shown.out == unit
+    proc = subprocess.run(
+        [ANALYZE, "verify", str(units / "sei-watch.service")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.stdout + proc.stderr == ""
+    home = run_cli("install-unit", "--unit-dir", str(tmp_path / "u2"), "--config", str(cfg),
+                   "--exec", "/home/alice/.local/bin/sei-watch")  # fmt: skip
+    assert "ProtectHome" in home.err
