@@ -3,9 +3,10 @@
     python bench/step.py [--runs 41]
 
 Fresh processes, interleaved: the bare command (`true`), the same under `sei-watch step` as
-the installed script runs it, and the bare interpreter for scale. A regular install has no
-editable-install finder in `site`; `-S` runs (no `site` at all) show the cost without it, for
-both the step and the floor. Prints medians and what the step adds to the bare command.
+the installed script runs it, and the bare interpreter for scale. The development venv's
+editable install puts a finder in `site` that costs every Python start ~20 ms, so the bench
+also builds a wheel and installs it (no dependencies: `step` needs none) into a fresh venv,
+as a user's install is: that row is the figure. Bytecode is compiled first, as pip does.
 """
 
 from __future__ import annotations
@@ -33,12 +34,44 @@ def main() -> int:
         f"import sys; sys.path.insert(0, {str(ROOT)!r}); from sei_watch.cli import main; "
         f"sys.exit(main(['step', '--workspace', {str(ws)!r}, 't', '--', {true!r}]))"
     )
+    venv = Path(tempfile.mkdtemp(prefix="sei-watch-step-venv-"))
+    wheel_dir = venv / "wheel"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+         "-w", str(wheel_dir), str(ROOT)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    subprocess.run([sys.executable, "-m", "venv", str(venv / "env")], check=True)
+    subprocess.run(
+        [str(venv / "env" / "bin" / "pip"), "install", "-q", "--no-deps", "--no-index",
+         *map(str, wheel_dir.glob("*.whl"))],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    installed = str(venv / "env" / "bin" / "sei-watch")
     cases = {
         "true (the bare command)": [true],
-        "sei-watch step t -- true": [script, "step", "--workspace", str(ws), "t", "--", true],
-        "python -S: step t -- true": [sys.executable, "-S", "-B", "-c", harness],
-        "python -c pass": [sys.executable, "-B", "-c", "pass"],
-        "python -S -c pass": [sys.executable, "-S", "-B", "-c", "pass"],
+        "installed wheel: sei-watch step t -- true": [
+            installed,
+            "step",
+            "--workspace",
+            str(ws),
+            "t",
+            "--",
+            true,
+        ],
+        "installed wheel: python -c pass": [str(venv / "env" / "bin" / "python"), "-c", "pass"],
+        "dev venv: sei-watch step t -- true": [
+            script,
+            "step",
+            "--workspace",
+            str(ws),
+            "t",
+            "--",
+            true,
+        ],
+        "dev venv, python -S: step t -- true": [sys.executable, "-S", "-c", harness],
+        "dev venv: python -c pass": [sys.executable, "-c", "pass"],
+        "dev venv: python -S -c pass": [sys.executable, "-S", "-c", "pass"],
     }
     times: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(args.runs):
@@ -53,8 +86,9 @@ def main() -> int:
         med = statistics.median(samples)
         print(f"| {name} | {med:.1f} ms | {med - bare:+.1f} ms |")
     lines = (ws / ".sei-watch-steps.jsonl").read_text().count("\n")
-    print(f"\n{lines} steps recorded ({2 * args.runs} expected)")
+    print(f"\n{lines} steps recorded ({3 * args.runs} expected)")
     shutil.rmtree(ws)
+    shutil.rmtree(venv)
     return 0
 
 

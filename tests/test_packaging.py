@@ -51,7 +51,13 @@ def test_wheel_contents_and_metadata(wheel: Path) -> None:
         meta = zf.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
         eps = zf.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     tops = {n.split("/", 1)[0] for n in names}
-    assert {t for t in tops if not t.endswith(".dist-info")} == {"sei_watch", "sei_watch_parsers"}
+    assert {t for t in tops if not t.endswith((".dist-info", ".data"))} == {
+        "sei_watch",
+        "sei_watch_parsers",
+    }
+    # The command is a plain script (pip's entry-point wrapper imports `re`: 9 ms a start).
+    assert [n for n in names if "/scripts/" in n] == ["sei_watch-0.1.0.data/scripts/sei-watch"]
+    assert "sei_watch/cli/sei-watch" not in names
     for needed in (
         "sei_watch/data/sei-watch.service",
         "sei_watch/data/config.example.toml",
