@@ -7,23 +7,28 @@ import math
 from pathlib import Path
 
 from sei_watch.plugins import ParseContext
-from sei_watch.records import CaseFailure, ParseProblem, Record, SuiteSummary
+from sei_watch.records import CaseFailure, CaseRow, ParseProblem, Record, SuiteSummary
 
 __all__ = ["PASS", "Suites", "stated_problem"]
 
 PASS, FAIL, ERROR, SKIP = "pass", "fail", "error", "skip"
 MAX_DETAILS = 5
 MAX_CASE_SECONDS = 7 * 86400  # no single test case runs for a week
+# Cases kept per file for SEI's test table (multipart): 20,000 rows are about 2 MB of zip
+# entries; past them the counts go on and the suite says its rows were cut.
+MAX_ROWS = 20_000
+_STATUS = {PASS: "passed", FAIL: "failed", ERROR: "error", SKIP: "skipped"}
 
 
 class _Suite:
-    __slots__ = ("counts", "details", "secs", "start")
+    __slots__ = ("counts", "details", "rows", "secs", "start")
 
     def __init__(self) -> None:
         self.counts = {PASS: 0, FAIL: 0, ERROR: 0, SKIP: 0}
         self.secs = 0.0
         self.start: int | None = None
         self.details: list[CaseFailure] = []
+        self.rows: list[CaseRow] = []
 
 
 class Suites:
@@ -31,6 +36,7 @@ class Suites:
 
     def __init__(self) -> None:
         self._suites: dict[str, _Suite] = {}
+        self._rows = 0  # kept so far, across the file's suites
 
     def add(
         self,
@@ -50,6 +56,17 @@ class Suites:
             s.secs += secs
         if start_ms is not None and (s.start is None or start_ms < s.start):
             s.start = start_ms
+        if self._rows < MAX_ROWS:
+            self._rows += 1
+            ok = math.isfinite(secs) and 0 < secs < MAX_CASE_SECONDS
+            s.rows.append(
+                CaseRow(
+                    name=case[:500],
+                    status=_STATUS[outcome],
+                    seconds=secs if ok else 0.0,
+                    message=" ".join(message.split())[:1000] if outcome in (FAIL, ERROR) else "",
+                )
+            )
         if outcome in (FAIL, ERROR) and len(s.details) < MAX_DETAILS:
             kind = "failure" if outcome == FAIL else "error"
             text = " ".join(message.split())[:200]
@@ -79,6 +96,8 @@ class Suites:
                     start_ms=s.start,
                     source=source,
                     failed_cases=tuple(s.details),
+                    cases=tuple(s.rows),
+                    flags=("rows_cut",) if len(s.rows) < sum(c.values()) else (),
                 )
             )
         return out

@@ -8,6 +8,7 @@ __all__ = [
     "Artifact",
     "BuildFacts",
     "CaseFailure",
+    "CaseRow",
     "Cause",
     "ParseProblem",
     "Record",
@@ -53,6 +54,17 @@ class CaseFailure:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CaseRow:
+    """One test case as SEI's test table keeps it (its class is the suite's name), for a
+    reader whose format SEI cannot read itself; `status` is passed, failed, error or skipped."""
+
+    name: str
+    status: str
+    seconds: float = 0.0
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SuiteSummary:
     """One test suite: counts from its test cases, time in ms, and what the file itself claimed."""
 
@@ -72,6 +84,9 @@ class SuiteSummary:
     flags: tuple[str, ...] = ()
     stated: tuple[tuple[str, str], ...] = ()
     failed_cases: tuple[CaseFailure, ...] = ()
+    # The cases themselves, from the native readers (a JUnit file is sent as it is written),
+    # so the multipart transport can give SEI's test table their rows; bounded per file.
+    cases: tuple[CaseRow, ...] = ()
 
     @property
     def passed(self) -> int:

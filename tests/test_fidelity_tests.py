@@ -254,3 +254,25 @@ def test_a_tag_that_never_ends_is_left_out_of_the_zip_not_buffered(tmp_path: Pat
     assert [(r.classname, r.name) for r in rows] == [("c", "t")]
     assert [p.path for p in problems] == ["TEST-bad.xml"]
     assert "no '>' in 2 MiB" in problems[0].reason
+
+
+def test_native_reports_give_seis_test_table_their_rows(
+    run_cli, tmp_path: Path, sei: StandIn, corpus: Path
+) -> None:
+    """A workspace holding a TRX, an NUnit 3 report and a `go test -json` stream (real
+    files from the shared corpus) posted over multipart: SEI's test table gets a row per case
+    of each, as the readers count them (7 + 23 + 4), with the failed ones failed; each was
+    counted, and nothing reached the table, before."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    native = corpus / "real" / "junit-like"
+    for rel in ("trx/allure2-testresultsWithChildren.trx",
+                "nunit/nunit3-nunit-plugin-issue110-Money.xml",
+                "go-json/go-junit-report-103-subtests.gojson.txt"):  # fmt: skip
+        shutil.copy(native / rel, ws / Path(rel).name)
+    _post(run_cli, ws, _config(tmp_path, sei.url), 21)
+    run = _run(sei)
+    assert run.skipped_files == []
+    assert len(run.tests) == 7 + 23 + 4, sorted(run.tests)
+    failed = sum(1 for row in run.tests.values() if row.status == "FAILED")
+    assert failed >= 4 + 1 + 2

@@ -84,8 +84,10 @@ class Report:
         """The build's JUnit suites in the zip SEI's processor stores test rows from (the
         multipart transport; `testzip.py`), read through the scan's own safe I/O, at most `cap`
         bytes of suites. None when there is none. A report left out is logged with why."""
-        sources = sorted({r.source for r in self.scan.records if isinstance(r, SuiteSummary)})
-        data, problems = junit_zip(self.scan.root, sources, cap=cap)
+        suites = [r for r in self.scan.records if isinstance(r, SuiteSummary)]
+        native = [s for s in suites if s.cases]
+        sources = sorted({s.source for s in suites if not s.cases})
+        data, problems = junit_zip(self.scan.root, sources, cap=cap, native=native)
         for prob in problems:
             log.warning("tests.left_out", key=self.key, path=prob.path, reason=prob.reason)
         return data

@@ -16,14 +16,14 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from lxml import etree
 
 from sei_watch.durations import parse_time
 from sei_watch.errors import SeiWatchError
-from sei_watch.records import ParseProblem
+from sei_watch.records import ParseProblem, SuiteSummary
 from sei_watch.safeio import read_under
 from sei_watch.xmlfeed import Feeder, UnendingTag
 
@@ -31,6 +31,7 @@ __all__ = ["NESTED", "junit_zip"]
 
 NESTED = "levelops_junit_reports.zip"
 _OUTCOMES = ("failure", "error", "skipped")
+_KINDS = {"failed": "failure", "error": "error", "skipped": "skipped"}
 _MESSAGE_MAX = 1000
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _SLICE = 1 << 16
@@ -126,15 +127,49 @@ def _suites(data: bytes, fallback: str) -> Iterator[bytes]:
     yield from found
 
 
+def _native(summary: SuiteSummary) -> bytes:
+    """A native reader's suite (TRX, NUnit, go test -json...) as the `<testsuite>` file SEI's
+    mapper reads, written by the same rules as a JUnit suite's."""
+    elem = etree.Element("testsuite", name=summary.name)
+    for case in summary.cases:
+        row = etree.SubElement(
+            elem, "testcase", classname=summary.name, name=case.name, time=f"{case.seconds:.3f}"
+        )
+        kind = _KINDS.get(case.status)
+        if kind is not None:
+            etree.SubElement(row, kind, message=case.message)
+    return _suite(elem, summary.name)
+
+
 def junit_zip(
-    root: Path, sources: list[str], *, cap: int
+    root: Path, sources: list[str], *, cap: int, native: Sequence[SuiteSummary] = ()
 ) -> tuple[bytes | None, list[ParseProblem]]:
-    """The outer zip (holding the nested one) and the reports left out, each with why."""
+    """The outer zip (holding the nested one) and the reports left out, each with why: the
+    JUnit reports at `sources`, read again, and the `native` readers' suites from their rows."""
     inner = io.BytesIO()
     problems: list[ParseProblem] = []
     used, left_out = 0, 0
     names: set[str] = set()
     with zipfile.ZipFile(inner, "w", zipfile.ZIP_DEFLATED) as zf:
+        for summary in native:
+            xml = _native(summary)
+            if used + len(xml) > cap:
+                left_out += 1
+                continue
+            stem = _SAFE_NAME.sub("_", Path(summary.source).stem)[:80] or "report"
+            name = f"{stem}_{len(names)}.xml"
+            names.add(name)
+            zf.writestr(name, xml)
+            used += len(xml)
+            if "rows_cut" in summary.flags:
+                problems.append(
+                    ParseProblem(
+                        path=summary.source,
+                        reason=f"suite {summary.name!r}: only its first cases' rows are sent "
+                        "to SEI's test table (the counts are whole)",
+                        parser="multipart",
+                    )
+                )
         for rel in sources:
             try:
                 data = read_under(root, root / rel, max_bytes=cap)
