@@ -5,7 +5,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-stamp
 ACTIONLINT ?= 1.14.0.51
 
-.PHONY: install test lint demo bench clean browser tools nats
+.PHONY: install test lint demo bench clean browser tools nats shells
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -46,7 +46,17 @@ nats:
 	  --no-install-recommends nats-server >/dev/null 2>&1; } \
 	  || echo "nats-server not installed: the fleet relay tests will be skipped"
 
-test: lint browser tools nats
+# zsh and fish drive the completion scripts for real; as root on Debian they are installed
+# here, elsewhere those two tests are skipped and say why.
+shells:
+	@{ command -v zsh >/dev/null 2>&1 && command -v fish >/dev/null 2>&1; } || { [ "$$(id -u)" = 0 ] \
+	  && command -v apt-get >/dev/null \
+	  && echo "make: installing zsh and fish (apt, --no-install-recommends) for the completion tests" \
+	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	  --no-install-recommends zsh fish >/dev/null 2>&1; } \
+	  || echo "zsh or fish not installed: their completion tests will be skipped"
+
+test: lint browser tools nats shells
 	$(VENV)/bin/pytest -q
 
 demo: install

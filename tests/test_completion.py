@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -67,3 +68,40 @@ def test_every_flag_has_help() -> None:
 
     walk(build_parser(), "sei-watch")
     assert missing == []
+
+
+def test_global_options_first_choices_and_nested_options() -> None:
+    """Global options may come before the command (`--log-format json parse --so<TAB>`);
+    an option's choices are offered after it (`--log-format <TAB>`, `outbox list --state
+    <TAB>`); a nested action's options are offered under its command."""
+    assert "--soft-fail" in _complete(["sei-watch", "--log-format", "json", "parse", "--so"])
+    assert set(_complete(["sei-watch", "--log-format", ""])) == {"auto", "json", "console"}
+    assert {"pending", "dead"} <= set(_complete(["sei-watch", "outbox", "list", "--state", ""]))
+    assert "--state" in _complete(["sei-watch", "outbox", "list", "--st"])
+
+
+@pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
+def test_fish_completes_from_its_own_engine(tmp_path: Path) -> None:
+    """fish, driven by `complete -C`, offers the commands and an option's choices."""
+    src = tmp_path / "sei-watch.fish"
+    src.write_text(script("fish"))
+    out = subprocess.run(
+        ["fish", "-c",
+         f"source {src}; complete -C 'sei-watch pa'; complete -C 'sei-watch --log-format '"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    words = {line.split("\t")[0] for line in out.splitlines()}
+    assert {"parse", "parsers", "json", "console"} <= words
+
+
+@pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
+def test_zsh_runs_the_same_function() -> None:
+    """zsh loads the script (compinit, bashcompinit) and runs its function as bashcompinit
+    calls it (ksharrays set), completing as bash does."""
+    src = script("zsh")
+    code = (
+        f"{src}\nsetopt ksharrays; COMP_WORDS=(sei-watch parse --so); COMP_CWORD=2; _sei_watch; "
+        'print -l -- "${COMPREPLY[@]}"'
+    )
+    out = subprocess.run(["zsh", "-c", code], capture_output=True, text=True, check=True)
+    assert "--soft-fail" in out.stdout.split()
