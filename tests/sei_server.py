@@ -302,11 +302,22 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(404, {"message": "not found"})
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """`python -m tests.sei_server --key K --instance GUID=NAME`: the stand-in on loopback,
+    its URL on the first line; what it stored at GET /_standin/runs (and /_standin/dropped)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--key", default="demo-key")
-    args = ap.parse_args()
-    srv = StandIn(args.key)
+    ap.add_argument("--key", default="demo-key", help="the API key it accepts")
+    ap.add_argument(
+        "--instance",
+        action="append",
+        default=[],
+        metavar="GUID=NAME",
+        help="a registered CI/CD instance (runs of any other GUID are dropped, as SEI does)",
+    )
+    ap.add_argument("--no-admin", action="store_true", help="refuse multipart with 403")
+    args = ap.parse_args(argv)
+    instances = dict(item.split("=", 1) for item in args.instance)
+    srv = StandIn(args.key, instances=instances, admin=not args.no_admin)
     print(srv.url, flush=True)
     srv.serve_forever()
 

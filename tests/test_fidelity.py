@@ -476,3 +476,33 @@ def test_the_documented_optional_fields_pass_through(run_cli, tmp_path: Path) ->
     p = json.loads(res.out)
     assert p["web_url"] == "https://github.com/acme/shop/actions/runs/9000417"
     assert (p["execution_id"], p["cfr_status"], p["themes"]) == ("exec-42", "failed", ["a", "b"])
+
+
+def test_the_stand_in_runs_as_the_readme_says(run_cli, tmp_path: Path) -> None:
+    """`python -m tests.sei_server --key K --instance GUID=NAME` prints its URL; a post to it
+    is stored and shown at /_standin/runs."""
+    import subprocess
+    import sys
+    import urllib.request
+
+    from .paths import ROOT
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.sei_server", "--key", "k1", "--instance", f"{GUID}=ci"],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        ws = tmp_path / "ws"
+        shutil.copytree(EXAMPLES / "maven-flaky", ws)
+        env = {"SEI_URL": url, "SEI_API_KEY": "k1", "SEI_INSTANCE_GUID": GUID,
+               "SEI_INSTANCE_NAME": "ci", "SEI_WATCH_STATE_DIR": str(tmp_path / "s")}  # fmt: skip
+        res = run_cli("parse", str(ws), "--post", "--set", "build_number=7", environ=env)
+        assert res.status in (0, 1), res.err
+        with urllib.request.urlopen(f"{url}/_standin/runs", timeout=5) as resp:
+            runs = json.loads(resp.read())
+        assert [r["build_number"] for r in runs] == [7]
+    finally:
+        proc.terminate()
+        proc.wait(10)
