@@ -458,15 +458,9 @@ def test_the_documented_optional_fields_pass_through(run_cli, tmp_path: Path) ->
     an unknown field)."""
     ws = tmp_path / "ws"
     ws.mkdir()
-    env = {
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_REPOSITORY": "acme/shop",
-        "GITHUB_WORKFLOW": "ci",
-        "GITHUB_JOB": "test",
-        "GITHUB_RUN_ID": "9000417",
-        "GITHUB_RUN_NUMBER": "417",
-        "GITHUB_SERVER_URL": "https://github.com",
-    }
+    from .test_soft_fail import GITHUB
+
+    env = dict(GITHUB)
     res = run_cli(
         "parse", str(ws), "--json", "--set", f"instance_guid={GUID}",
         "--set", "execution_id=exec-42", "--set", "cfr_status=failed", "--set", "themes=a,b",

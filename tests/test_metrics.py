@@ -145,15 +145,21 @@ def test_idle_connections_never_starve_the_daemon(tmp_path: Path, sei: StandIn) 
         assert d.stop() == 0
 
 
+def _with_sei_down(tmp_path: Path, extra: str) -> tuple[StandIn, DaemonProc, int, Path]:
+    """A stand-in answering 503 to every post, and the real daemon serving metrics, with
+    `extra` config lines after `[metrics] listen`."""
+    down = StandIn(API_KEY, instances={GUID: "agents"}, fault_rate=1.0, faults=("503",)).start()
+    port = _free_port()
+    root, watches = spool(tmp_path)
+    config = f'{watches}\n[metrics]\nlisten = "127.0.0.1:{port}"\n{extra}'
+    return down, DaemonProc(tmp_path, down, config).start(), port, root
+
+
 def test_a_full_outbox_refuses_builds_with_a_metric_and_stays_up(tmp_path: Path) -> None:
     """SEI down and the outbox at its row cap: the next build is refused with a log line that
     says why and `builds_failed_total{reason="outbox_full"}`; the daemon keeps running, and the
     waiting bytes are a gauge."""
-    down = StandIn(API_KEY, instances={GUID: "agents"}, fault_rate=1.0, faults=("503",)).start()
-    port = _free_port()
-    root, watches = spool(tmp_path)
-    extra = f'\n[metrics]\nlisten = "127.0.0.1:{port}"\n[outbox]\nmax_rows = 1\n'
-    d = DaemonProc(tmp_path, down, watches + extra).start()
+    down, d, port, root = _with_sei_down(tmp_path, "[outbox]\nmax_rows = 1\n")
     try:
         write_build(root / "app" / "1")
         wait_for(lambda: bool(d.seen("payload.queued")), 20, "the first build queued")
@@ -176,11 +182,7 @@ def test_process_metrics_build_info_and_a_stale_queue(tmp_path: Path) -> None:
     longer than `[metrics] stale_after` while a payload waits, /healthz turns 503 and says so."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    down = StandIn(API_KEY, instances={GUID: "agents"}, fault_rate=1.0, faults=("503",)).start()
-    port = _free_port()
-    root, watches = spool(tmp_path)
-    extra = f'\n[metrics]\nlisten = "127.0.0.1:{port}"\nstale_after = 1.0\n'
-    d = DaemonProc(tmp_path, down, watches + extra).start()
+    down, d, port, root = _with_sei_down(tmp_path, "stale_after = 1.0\n")
     try:
         write_build(root / "app" / "1")
         wait_for(lambda: _scrape(port, "/healthz")[0] == 503, 20, "healthz 503 for a stale queue")
