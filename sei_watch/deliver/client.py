@@ -10,9 +10,8 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -20,6 +19,7 @@ from requests.adapters import HTTPAdapter
 from sei_watch.errors import DeliveryError
 
 from .destination import PRESETS, resolve_base
+from .multipart import Attachment, Streamed, multipart_body
 from .transport import POOL_CLASSES, Answer, forget, read_capped, shut
 
 __all__ = ["PRESETS", "Outcome", "SeiClient", "parse_retry_after", "resolve_base"]
@@ -41,48 +41,6 @@ class Outcome:
 
 
 MULTIPART_PATH = "/v1/generic-requests/multipart"
-
-
-def _part(boundary: str, name: str, filename: str, ctype: str) -> bytes:
-    """A part's head; its data and the closing CRLF follow."""
-    return (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
-        f'filename="{filename}"\r\nContent-Type: {ctype}\r\n\r\n'
-    ).encode()
-
-
-class SizedReader(Protocol):
-    """An open blob of the outbox file (or any reader that knows its length)."""
-
-    def __len__(self) -> int: ...
-
-    def read(self, length: int = -1, /) -> bytes: ...
-
-
-Attachment = bytes | SizedReader  # what a tests' zip is sent from
-
-
-class _Streamed:
-    """A request body sent piece by piece, with its length known up front (Content-Length,
-    not chunked: proxies in front of SEI may refuse chunked uploads)."""
-
-    def __init__(self, pieces: list[bytes | Attachment]) -> None:
-        self.pieces = pieces
-
-    def __len__(self) -> int:
-        return sum(len(p) for p in self.pieces)
-
-    def __iter__(self) -> Iterator[bytes]:
-        for piece in self.pieces:
-            if isinstance(piece, bytes | bytearray | memoryview):
-                yield bytes(piece)
-                continue
-            read = piece.read
-            while chunk := read(_STREAM_CHUNK):
-                yield chunk
-
-
-_STREAM_CHUNK = 1 << 16
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -148,7 +106,7 @@ class SeiClient:
         self._session.close()
 
     def _post(
-        self, path: str, body: bytes | _Streamed, *, content_type: str = "application/json"
+        self, path: str, body: bytes | Streamed, *, content_type: str = "application/json"
     ) -> Answer:
         return self._request("POST", path, body, content_type=content_type)
 
@@ -156,7 +114,7 @@ class SeiClient:
         self,
         method: str,
         path: str,
-        body: bytes | _Streamed | None = None,
+        body: bytes | Streamed | None = None,
         *,
         content_type: str = "",
     ) -> Answer:
@@ -202,24 +160,12 @@ class SeiClient:
         part `{request_type: JenkinsPluginJobRunComplete, payload: <the payload as text>}` and
         a `file` part, the zip of the JUnit reports, from which SEI fills its test tables. The
         zip is streamed from where it lies (the outbox file), never copied whole."""
-        generic = json.dumps(
-            {"request_type": "JenkinsPluginJobRunComplete", "payload": body.decode("utf-8")}
-        ).encode()
-        boundary = f"sei-watch-{secrets.token_hex(12)}"
-        pieces: list[bytes | Attachment] = [_part(boundary, "json", "json", "application/json")]
-        pieces += [generic, b"\r\n"]
-        if attachment is not None and len(attachment):
-            pieces += [_part(boundary, "file", "junit.zip", "application/zip"), attachment, b"\r\n"]
-        pieces.append(f"--{boundary}--\r\n".encode())
-        return self.post_run(
-            _Streamed(pieces),
-            path=MULTIPART_PATH,
-            content_type=f"multipart/form-data; boundary={boundary}",
-        )
+        data, content_type = multipart_body(body, attachment)
+        return self.post_run(data, path=MULTIPART_PATH, content_type=content_type)
 
     def post_run(
         self,
-        body: bytes | _Streamed,
+        body: bytes | Streamed,
         *,
         path: str = "/v1/custom-cicd",
         content_type: str = "application/json",

@@ -20,7 +20,8 @@ from typing import Any
 from sei_watch.config import NatsSettings
 from sei_watch.errors import ConfigError, DeliveryError
 
-from .client import Attachment, Outcome
+from .client import Outcome
+from .multipart import Attachment
 
 __all__ = ["NatsPublisher", "connect", "ensure_streams", "message_id", "subject_for"]
 

@@ -16,8 +16,9 @@ from typing import Protocol
 from sei_watch.errors import OutboxError
 from sei_watch.logs import get_logger
 
-from .client import Attachment, Outcome
+from .client import Outcome
 from .destination import Scope
+from .multipart import Attachment
 from .outbox import Outbox, Row
 from .ratelimit import RateLimit
 
