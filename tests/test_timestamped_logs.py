@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from sei_watch.plugins import load_parsers
+from sei_watch.plugins import ParserSettings, load_parsers
 from sei_watch.records import BuildFacts, Stage
-from sei_watch.scan.workspace import parse_claimed
+from sei_watch.scan.workspace import parse_claimed, parse_file
 
 from .paths import corpus_dir
 
@@ -106,3 +106,37 @@ def test_timestamper_logs_are_timed_by_their_prefixes(
     assert [s.name for s in got] == [module]
     assert got[0].start_ms == ms(start)
     assert got[0].start_ms + got[0].duration_ms == ms(end)
+
+
+@pytest.mark.parametrize(
+    "prefix", ["", "[2023-05-01T10:00:00.123Z] ", "15:46:06 ", "2024-04-23T07:55:52.1826118Z "]
+)
+def test_a_configured_plain_log_reads_the_same_with_a_prefix(tmp_path: Path, prefix: str) -> None:
+    """`log-generic`'s patterns anchored with `^` also match after a collector's timestamp:
+    the same config reads the raw and the stamped log alike (its patterns matched nothing on
+    a stamped log before); a pattern that names the time itself still gets it."""
+    log = tmp_path / "build.log"
+    log.write_text(
+        "".join(
+            f"{prefix}{line}\n"
+            for line in (
+                "==> compile",
+                "cc -c a.c",
+                "==> test",
+                "ERROR: 1 test failed",
+                "BUILD FAILURE",
+            )
+        )
+    )
+    lp = load_parsers(
+        {
+            "log-generic": ParserSettings(
+                globs=("**/build.log",),
+                options={"step": "^==> (?P<name>.+)$", "error": "^ERROR:",
+                         "result": "^BUILD (?P<result>\\w+)"},
+            )
+        }
+    ).get("log-generic")  # fmt: skip
+    records = parse_file(lp, log, tmp_path)
+    stages = [r for r in records if isinstance(r, Stage)]
+    assert [(s.name, s.result) for s in stages] == [("compile", "SUCCESS"), ("test", "FAILURE")]

@@ -26,10 +26,12 @@ from typing import Any
 from sei_watch.plugins import ParseContext, ParseError
 from sei_watch.records import Record
 
-from ._scan import LogScan, clean_name
+from ._scan import TS_SKIP, LogScan, clean_name
 from ._spans import Spans
 
 __all__ = ["GenericLog"]
+
+_TS_SKIP = TS_SKIP.decode("ascii")
 
 
 def _compile(pattern: str, key: str) -> Any:
@@ -45,6 +47,16 @@ def _compile(pattern: str, key: str) -> Any:
             f"[parsers.log-generic.options] {key}: not a pattern RE2 accepts ({exc}); RE2 runs "
             "config patterns in linear time and has no backreferences or lookaround"
         ) from exc
+
+
+def _prefixed(pattern: str) -> str:
+    """A pattern anchored at the line's start also matches after a timestamp a collector put
+    there (Jenkins' Timestamper, a runner's stamps: the one rule of `_scan.TS_SKIP`), so the
+    same config reads the raw and the stamped log alike. A pattern that captures the time
+    itself (`(?P<ts>`) owns the start of its line and is left as written."""
+    if not pattern.startswith("^") or "(?P<ts" in pattern:
+        return pattern
+    return "^" + _TS_SKIP + pattern[1:]
 
 
 def _name(key: bytes | str) -> str:
@@ -83,13 +95,13 @@ class GenericLog:
         step = self._regex(ctx, "step")
         if step is None or "(?P<name>" not in step:
             raise ParseError("[parsers.log-generic.options] step must be a regex with (?P<name>)")
-        parts = [f"(?P<step>{step})"]
+        parts = [f"(?P<step>{_prefixed(step)})"]
         for key in ("error", "result", "timestamp"):
             pattern = self._regex(ctx, key)
             if pattern is not None:
                 if key == "timestamp":  # its own name for the time group, not to clash
                     pattern = pattern.replace("(?P<ts>", "(?P<ts_only>")
-                parts.append(f"(?P<{key}_line>{pattern})")
+                parts.append(f"(?P<{key}_line>{_prefixed(pattern)})")
         combined = _compile("(?m)" + "|".join(parts), "step")
         fmt = ctx.options.get("time_format")
         spans, result = Spans(source=ctx.rel(path)), None
