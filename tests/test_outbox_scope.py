@@ -45,7 +45,10 @@ def test_two_jobs_one_state_directory_each_sei_gets_only_its_own(
         "SEI_API_KEY": "sk-team-a-0000",
         "SEI_INSTANCE_GUID": OTHER_GUID,
     }
-    a = run_cli("parse", str(ws_a), "--post", "--timeout", "1", environ=env_a)
+    a = run_cli(
+        "parse", str(ws_a), "--post", "--timeout", "1",
+        "--save-undelivered", str(tmp_path / "a-undelivered.json"), environ=env_a,
+    )  # fmt: skip
     assert a.status == ExitStatus.NOT_DELIVERED, a.err
     ws_b, env_b = _job(tmp_path, "team-b", "test")
     env_b |= {"SEI_URL": sei.url, "SEI_API_KEY": API_KEY, "SEI_INSTANCE_GUID": GUID}
