@@ -26,6 +26,10 @@ class _LazyLogger:
         self._log: Any = None
 
     def __getattr__(self, attr: str) -> Any:
+        # An event below the configured level needs no structlog (and no asyncio): a CI job,
+        # which logs errors only, never pays ~100 ms for a logger it does not use.
+        if self._log is None and _LEVELS.get(attr, logging.CRITICAL) < _threshold():
+            return _discard
         if _PENDING:
             _apply()
         if self._log is None:
@@ -33,6 +37,29 @@ class _LazyLogger:
 
             self._log = structlog.get_logger(self._name)
         return getattr(self._log, attr)
+
+
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "msg": logging.INFO,
+    "warning": logging.WARNING,
+    "warn": logging.WARNING,
+    "error": logging.ERROR,
+    "exception": logging.ERROR,
+    "critical": logging.CRITICAL,
+}
+
+
+def _discard(*_args: Any, **_kwargs: Any) -> None:
+    return None
+
+
+def _threshold() -> int:
+    """The least severe level that is written: the pending set-up's, else the applied one's."""
+    if _PENDING:
+        return int(_PENDING.get("level", logging.INFO))
+    return _APPLIED_LEVEL[0]
 
 
 def get_logger(name: str) -> Any:
@@ -68,6 +95,7 @@ def redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Mutable
 
 
 _PENDING: dict[str, Any] = {}  # a set-up asked for, applied when a logger is first used
+_APPLIED_LEVEL = [logging.NOTSET]  # the level of the set-up in force (NOTSET: none yet)
 _APPLYING = threading.Lock()
 
 
@@ -141,6 +169,7 @@ def _apply_locked() -> None:
     import structlog  # noqa: PLC0415  (only commands that log pay for it)
 
     stream, json, level = _PENDING["stream"], _PENDING["json"], _PENDING["level"]
+    _APPLIED_LEVEL[0] = level
     color = _PENDING.get("color")
     _PENDING.clear()
     if json is None:

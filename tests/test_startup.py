@@ -76,3 +76,40 @@ def test_step_imports_next_to_nothing(tmp_path: Path) -> None:
     light = {"argparse", "typing", "logging", "subprocess", "contextlib", "sei_watch.cli.entry"}
     assert not {m for m in (*HEAVY, *light) if m in mods - before}
     assert (tmp_path / ".sei-watch-steps.jsonl").is_file()
+
+
+def test_a_job_that_posts_cleanly_never_imports_structlog(tmp_path: Path) -> None:
+    """`parse --post` in a CI job, delivered at once: the job's log is errors only, so no
+    structlog (and no asyncio) is imported for the events below that level (~100 ms)."""
+    import os
+    import shutil
+
+    from .conftest_sei import API_KEY, GUID
+    from .paths import ROOT
+    from .sei_server import StandIn
+
+    srv = StandIn(API_KEY, instances={GUID: "ci"}).start()
+    try:
+        ws = tmp_path / "ws"
+        shutil.copytree(ROOT / "examples" / "maven-flaky", ws)
+        env = {**os.environ, "CI": "true", "SEI_URL": srv.url, "SEI_API_KEY": API_KEY,
+               "SEI_INSTANCE_GUID": GUID, "SEI_INSTANCE_NAME": "ci",
+               "SEI_WATCH_STATE_DIR": str(tmp_path / "state")}  # fmt: skip
+        env.pop("JOURNAL_STREAM", None)
+        code = (
+            "import json, sys\n"
+            "from sei_watch.cli import main\n"
+            f"status = main(['parse', {str(ws)!r}, '--post'])\n"
+            "print(json.dumps([status, sorted(sys.modules)]))\n"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+            check=True,
+        ).stdout  # fmt: skip
+        status, mods = json.loads(out.strip().splitlines()[-1])
+        assert status in (0, 1)
+        assert len(srv.accepted) == 1
+        assert "structlog" not in mods
+        assert "asyncio" not in mods
+    finally:
+        srv.stop()
