@@ -9,6 +9,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from types import FrameType
 
 from sei_watch.config import Settings
@@ -54,6 +55,17 @@ def _cancellable() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def _keep(args: argparse.Namespace, report: Report) -> tuple[Path, str]:
+    """Save the payload where the job can keep it (the runner may be gone before any retry);
+    where it went, and the line that tells a CI user what to do with it."""
+    path = save_payload(report.payload, undelivered_path(args.save_undelivered, report.payload))
+    hint = (
+        f"the payload is saved in {path}: keep it as a job artifact, and `sei-watch outbox "
+        f"import {path.name}` queues it on any machine that has the API key"
+    )
+    return path, hint
+
+
 def post(
     io: Io, settings: Settings, report: Report, state: BuildState | None, args: argparse.Namespace
 ) -> ExitStatus:
@@ -61,14 +73,9 @@ def post(
         with _cancellable():
             return _post(io, settings, report, state, args)
     except _Cancelled as cancelled:
-        payload = report.payload
-        path = save_payload(payload, undelivered_path(args.save_undelivered, payload))
+        _, hint = _keep(args, report)
         name = signal.Signals(cancelled.signum).name
-        io.stderr.write(
-            f"sei-watch: {name} before SEI confirmed the build; the payload is saved in {path}: "
-            f"keep it as a job artifact, and `sei-watch outbox import {path.name}` queues it "
-            "on any machine that has the API key\n"
-        )
+        io.stderr.write(f"sei-watch: {name} before SEI confirmed the build; {hint}\n")
         return (
             ExitStatus.INTERRUPTED if cancelled.signum == signal.SIGINT else ExitStatus.TERMINATED
         )
@@ -77,13 +84,12 @@ def post(
 def _post(
     io: Io, settings: Settings, report: Report, state: BuildState | None, args: argparse.Namespace
 ) -> ExitStatus:
-    payload = report.payload
     # A missing or malformed key or URL fails here, before anything is queued; the payload is
     # kept, as when SEI is down (a fork's pull request has no secrets).
     try:
         destination = destination_for(settings, io.environ)
     except ConfigError as exc:
-        path = save_payload(payload, undelivered_path(args.save_undelivered, payload))
+        path, _ = _keep(args, report)
         raise ConfigError(f"{exc}; the payload is saved in {path}") from exc
     client = sei_client(settings, io.environ) if settings.target == "sei" else None
     outbox = open_outbox(settings)
@@ -97,7 +103,7 @@ def _post(
         if client is not None:
             client.close()
     if done.full:  # the run is fine; the machine is out of room: keep it for later
-        path = save_payload(payload, undelivered_path(args.save_undelivered, payload))
+        path, _ = _keep(args, report)
         io.stderr.write(f"sei-watch: not queued: {visible(done.refused or '')}; the payload "
                         f"is saved in {path}\n")  # fmt: skip
         return ExitStatus.NOT_DELIVERED
@@ -115,14 +121,8 @@ def _post(
     )
     sent = deliver_one(io, replace(settings, sei=sei), key, args.timeout)
     if sent == ExitStatus.NOT_DELIVERED:
-        # The runner may be gone before any retry: keep the payload where the job can save it.
-        path = undelivered_path(args.save_undelivered, payload)
-        path = save_payload(payload, path)
-        io.stderr.write(
-            f"sei-watch: not delivered within {args.timeout:g} s; the payload is saved in "
-            f"{path}: keep it as a job artifact, and `sei-watch outbox import {path.name}` "
-            "queues it on any machine that has the API key\n"
-        )
+        _, hint = _keep(args, report)
+        io.stderr.write(f"sei-watch: not delivered within {args.timeout:g} s; {hint}\n")
     if sent != ExitStatus.OK:
         return sent
     return ExitStatus.PROBLEMS if report.problems else ExitStatus.OK
