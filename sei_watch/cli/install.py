@@ -17,7 +17,7 @@ from sei_watch.status import ExitStatus
 if TYPE_CHECKING:
     from .io import Io
 
-__all__ = ["cmd_install_unit", "shipped"]
+__all__ = ["cmd_install_unit", "shipped", "unit_text", "write_file"]
 
 FILES = {"unit": "sei-watch.service", "config": "config.example.toml"}
 
@@ -32,12 +32,15 @@ def shipped(name: str) -> str:
     return source.read_text(encoding="utf-8")
 
 
-def _write(path: Path, text: str, mode: int) -> None:
+def write_file(path: Path, text: str, mode: int) -> None:
+    """Write `text` to `path` whole or not at all (a temp file beside it, never through a
+    planted link, then renamed), with exactly `mode` whatever the umask."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
+    os.chmod(tmp, mode)  # the umask may have taken bits from the mode asked for
     os.replace(tmp, path)
 
 
@@ -93,12 +96,12 @@ def cmd_install_unit(args: argparse.Namespace, io: Io) -> ExitStatus:
     if warning:
         io.stderr.write(f"sei-watch: warning: {warning}; pass --exec PATH to change it\n")
     try:
-        _write(args.unit_dir / FILES["unit"], unit, 0o644)
+        write_file(args.unit_dir / FILES["unit"], unit, 0o644)
         io.stdout.write(f"wrote {args.unit_dir / FILES['unit']} (ExecStart {exe})\n")
         if args.config.exists():
             io.stdout.write(f"kept {args.config}: it exists\n")
         else:
-            _write(args.config, shipped("config"), 0o640)
+            write_file(args.config, shipped("config"), 0o640)
             io.stdout.write(f"wrote {args.config}: set url, instance_guid and the roots\n")
     except OSError as exc:
         raise ConfigError(f"install-unit: {exc.filename}: {exc.strerror} (root needed?)") from exc

@@ -5,7 +5,6 @@ none. Usage is checked before SEI is asked: each failed try used to leave an ins
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +15,7 @@ from sei_watch.deliver import SeiClient, load_api_key, remember_instance
 from sei_watch.errors import ConfigError, SeiWatchError
 from sei_watch.status import ExitStatus
 
-from .install import shipped
+from .install import shipped, write_file
 
 if TYPE_CHECKING:
     from .io import Io
@@ -50,13 +49,8 @@ def write_sei_keys(path: Path, values: dict[str, str]) -> None:
     for key, value in values.items():
         table[key] = value
     mode = path.stat().st_mode & 0o7777 if path.exists() else 0o600
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(tomlkit.dumps(doc))
-        os.chmod(tmp, mode)  # the umask may have taken bits from the mode asked for
-        os.replace(tmp, path)
+        write_file(path, tomlkit.dumps(doc), mode)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot write it: {exc.strerror or exc}") from exc
 
