@@ -184,6 +184,10 @@ class SqliteStore:
                 raise _translate(self.path, exc) from exc
             db = self._move_aside(exc)
         try:
+            # The triggers keep `heads` once they exist: derive it only for a file older than them.
+            had_heads = db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='heads'"
+            ).fetchone()
             db.executescript(SCHEMA)
             columns = {r[1] for r in db.execute("PRAGMA table_info(outbox)")}
             for column in LATER_COLUMNS:
@@ -196,7 +200,8 @@ class SqliteStore:
                 db.execute("CREATE TABLE IF NOT EXISTS opened (at REAL)")
                 db.execute("DELETE FROM opened")
                 db.execute("INSERT INTO opened VALUES (?)", (self._clock(),))
-                rebuild_heads(db)
+                if not had_heads:
+                    rebuild_heads(db)
         except sqlite3.Error as exc:
             raise _translate(self.path, exc) from exc
         return db
