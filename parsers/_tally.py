@@ -52,25 +52,26 @@ class Suites:
         if s is None:
             s = self._suites[suite] = _Suite()
         s.counts[outcome] += 1
-        if math.isfinite(secs) and 0 < secs < MAX_CASE_SECONDS:  # else a broken clock: no time
+        timed = math.isfinite(secs) and 0 < secs < MAX_CASE_SECONDS  # else a broken clock
+        if timed:
             s.secs += secs
         if start_ms is not None and (s.start is None or start_ms < s.start):
             s.start = start_ms
+        failed = outcome in (FAIL, ERROR)
+        text = " ".join(message.split()) if failed else ""
         if self._rows < MAX_ROWS:
             self._rows += 1
-            ok = math.isfinite(secs) and 0 < secs < MAX_CASE_SECONDS
             s.rows.append(
                 CaseRow(
                     name=case[:500],
                     status=_STATUS[outcome],
-                    seconds=secs if ok else 0.0,
-                    message=" ".join(message.split())[:1000] if outcome in (FAIL, ERROR) else "",
+                    seconds=secs if timed else 0.0,
+                    message=text[:1000],
                 )
             )
-        if outcome in (FAIL, ERROR) and len(s.details) < MAX_DETAILS:
+        if failed and len(s.details) < MAX_DETAILS:
             kind = "failure" if outcome == FAIL else "error"
-            text = " ".join(message.split())[:200]
-            s.details.append(CaseFailure(case=case[:200], kind=kind, message=text))
+            s.details.append(CaseFailure(case=case[:200], kind=kind, message=text[:200]))
 
     @property
     def total(self) -> int:
