@@ -31,3 +31,15 @@ def sei_config(tmp_path: Path, sei: StandIn) -> Path:
         f'[state]\ndir = "{tmp_path / "state"}"\n'
     )
     return cfg
+
+
+# A GitHub Actions job's variables, as the in-job tests play it (each adds what it needs).
+GITHUB = {
+    "GITHUB_ACTIONS": "true",
+    "GITHUB_REPOSITORY": "acme/shop",
+    "GITHUB_WORKFLOW": "ci",
+    "GITHUB_JOB": "test",
+    "GITHUB_RUN_NUMBER": "417",
+    "GITHUB_RUN_ID": "9000417",
+    "GITHUB_SERVER_URL": "https://github.com",
+}

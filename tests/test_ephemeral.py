@@ -17,18 +17,13 @@ import pytest
 from sei_watch.status import ExitStatus
 
 from .conftest_sei import API_KEY, GUID
+from .conftest_sei import GITHUB as GITHUB_JOB
 from .paths import ROOT
 from .sei_server import StandIn
 from .test_workspace import effective_nobody
 
 GITHUB = {
-    "GITHUB_ACTIONS": "true",
-    "GITHUB_REPOSITORY": "acme/shop",
-    "GITHUB_WORKFLOW": "ci",
-    "GITHUB_JOB": "test",
-    "GITHUB_RUN_NUMBER": "417",
-    "GITHUB_RUN_ID": "9000417",
-    "GITHUB_SERVER_URL": "https://github.com",
+    **GITHUB_JOB,
     "GITHUB_REF_NAME": "main",
     "GITHUB_SHA": "4f5e6d7c8b9a0f1e2d3c4b5a69788796a5b4c3d2",
     "GITHUB_ACTOR": "jdoe",

@@ -458,7 +458,7 @@ def test_the_documented_optional_fields_pass_through(run_cli, tmp_path: Path) ->
     an unknown field)."""
     ws = tmp_path / "ws"
     ws.mkdir()
-    from .test_soft_fail import GITHUB
+    from .conftest_sei import GITHUB
 
     env = dict(GITHUB)
     res = run_cli(

@@ -13,17 +13,12 @@ import pytest
 from sei_watch.status import ExitStatus
 
 from .conftest_sei import API_KEY, GUID
+from .conftest_sei import GITHUB as GITHUB_JOB
 from .paths import ROOT
 from .sei_server import StandIn
 
 GITHUB = {
-    "GITHUB_ACTIONS": "true",
-    "GITHUB_REPOSITORY": "acme/shop",
-    "GITHUB_WORKFLOW": "ci",
-    "GITHUB_JOB": "test",
-    "GITHUB_RUN_NUMBER": "417",
-    "GITHUB_RUN_ID": "9000417",
-    "GITHUB_SERVER_URL": "https://github.com",
+    **GITHUB_JOB,
     "SEI_INSTANCE_NAME": "gha",
 }
 
