@@ -31,6 +31,15 @@ def _config(tmp: Path, url: str) -> Path:
     return cfg
 
 
+def _guid_only(tmp: Path, url: str) -> Path:
+    """A config naming the instance by its GUID only, as a CI runner's usually does."""
+    cfg = tmp / "guid-only.toml"
+    cfg.write_text(
+        f'[sei]\nurl = "{url}"\ninstance_guid = "{GUID}"\n[state]\ndir = "{tmp / "state"}"\n'
+    )
+    return cfg
+
+
 def _post(run_cli, ws: Path, cfg: Path, number: int) -> None:
     res = run_cli(
         "parse", str(ws), "--post", "--timeout", "10", "--config", str(cfg),
@@ -203,11 +212,7 @@ def test_a_defaulted_instance_name_never_renames_the_instance(run_cli, tmp_path:
         sei.store.instances[GUID]["url"] = "https://ci.example.com/"
         ws = tmp_path / "maven-flaky"
         shutil.copytree(EXAMPLES / "maven-flaky", ws)
-        cfg = tmp_path / "guid-only.toml"
-        cfg.write_text(
-            f'[sei]\nurl = "{sei.url}"\ninstance_guid = "{GUID}"\n'
-            f'[state]\ndir = "{tmp_path / "state"}"\n'
-        )
+        cfg = _guid_only(tmp_path, sei.url)
         for number in (1, 2):  # the second from the state directory's memory
             res = run_cli(
                 "parse", str(ws), "--post", "--config", str(cfg), "--set", f"build_number={number}"
@@ -226,11 +231,7 @@ def test_an_instance_sei_does_not_name_is_not_posted(run_cli, tmp_path: Path) ->
     try:
         ws = tmp_path / "maven-flaky"
         shutil.copytree(EXAMPLES / "maven-flaky", ws)
-        cfg = tmp_path / "guid-only.toml"
-        cfg.write_text(
-            f'[sei]\nurl = "{sei.url}"\ninstance_guid = "{GUID}"\n'
-            f'[state]\ndir = "{tmp_path / "state"}"\n'
-        )
+        cfg = _guid_only(tmp_path, sei.url)
         res = run_cli("parse", str(ws), "--post", "--config", str(cfg))
         assert res.status == ExitStatus.INVALID_PAYLOAD, res.err
         assert "instance_name" in res.err
