@@ -48,27 +48,12 @@ def main() -> int:
         check=True, capture_output=True,
     )  # fmt: skip
     installed = str(venv / "env" / "bin" / "sei-watch")
+    step = ["step", "--workspace", str(ws), "t", "--", true]
     cases = {
         "true (the bare command)": [true],
-        "installed wheel: sei-watch step t -- true": [
-            installed,
-            "step",
-            "--workspace",
-            str(ws),
-            "t",
-            "--",
-            true,
-        ],
+        "installed wheel: sei-watch step t -- true": [installed, *step],
         "installed wheel: python -c pass": [str(venv / "env" / "bin" / "python"), "-c", "pass"],
-        "dev venv: sei-watch step t -- true": [
-            script,
-            "step",
-            "--workspace",
-            str(ws),
-            "t",
-            "--",
-            true,
-        ],
+        "dev venv: sei-watch step t -- true": [script, *step],
         "dev venv, python -S: step t -- true": [sys.executable, "-S", "-c", harness],
         "dev venv: python -c pass": [sys.executable, "-c", "pass"],
         "dev venv: python -S -c pass": [sys.executable, "-S", "-c", "pass"],
