@@ -51,8 +51,7 @@ class Row:
     key_fp: str | None = None  # the fingerprint of the key it was queued with
     queued_by: str | None = None  # "agent" (daemon, backfill, import) or "job" (parse --post)
     owner: str | None = None  # the process holding it in flight
-    body: bytes | None = None
-    attachment: bytes | None = None  # the JUnit reports' zip, for the multipart transport
+    body: bytes | None = None  # the tests' zip is read when posted: `Outbox.attachment`
 
     @property
     def key(self) -> str:
@@ -63,7 +62,7 @@ _FIELDS = tuple(c.strip() for c in COLUMNS.split(","))
 
 
 def row_of(values: tuple[Any, ...]) -> Row:
-    return Row(**dict(zip((*_FIELDS, "body", "attachment"), values, strict=False)))
+    return Row(**dict(zip((*_FIELDS, "body"), values, strict=False)))
 
 
 _SALVAGED = (
