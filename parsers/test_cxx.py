@@ -51,6 +51,14 @@ def _parse(doc: bytes) -> Any:
         raise ParseError(f"not well-formed XML: {exc.msg}", line=exc.lineno) from exc
 
 
+def _msecs(text: str | None) -> float:
+    """QTest writes durations in the locale's format: `1,567` under a comma locale."""
+    try:
+        return float((text or "0").replace(",", "."))
+    except ValueError:
+        return 0.0
+
+
 class QTestLib:
     """QTestLib `<TestCase>`: a suite per test case (executable), a case per incident."""
 
@@ -74,7 +82,7 @@ class QTestLib:
             for function in root.iter("TestFunction"):
                 name = function.get("name") or "(unnamed)"
                 duration = function.find("Duration")
-                secs = float(duration.get("msecs") or 0) / 1000 if duration is not None else 0.0
+                secs = _msecs(duration.get("msecs")) / 1000 if duration is not None else 0.0
                 for incident in function.iter("Incident"):
                     outcome = _QT.get(incident.get("type") or "")
                     if outcome is None:

@@ -277,3 +277,28 @@ def test_native_reports_give_seis_test_table_their_rows(
     assert len(run.tests) == 7 + 23 + 4, sorted(run.tests)
     failed = sum(1 for row in run.tests.values() if row.status == "FAILED")
     assert failed >= 4 + 1 + 2
+
+
+def test_a_native_case_with_control_characters_still_gives_the_build(tmp_path: Path) -> None:
+    """A Mocha JSON report whose failure messages are coloured with ANSI escapes (a real one
+    from the shared corpus) gives its rows, the escapes dropped whole; the zip writer raised
+    lxml's ValueError and the whole build was lost."""
+    from sei_watch.config.settings import load_settings
+    from sei_watch.payload.report import Given, build_report
+    from sei_watch.plugins import load_parsers
+
+    src = ROOT.parent / "shared" / "corpus" / "testreports" / "publish-unit-test-result-action"
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    shutil.copy(src / "python/test/files/mocha/tests.json", ws)
+    report = build_report(
+        ws, load_parsers(), load_settings(None, {}), given=Given(), environ={},
+        hostname="h", now_ms=1_795_165_200_000,
+    )  # fmt: skip
+    data = report.attachment()
+    assert data is not None
+    rows, _ = read_junit_zip(data)
+    assert rows
+    inner = zipfile.ZipFile(io.BytesIO(zipfile.ZipFile(io.BytesIO(data)).read(NESTED)))
+    text = b"".join(inner.read(n) for n in inner.namelist()).decode()
+    assert "expected" in text and "[31m" not in text and "\x1b" not in text

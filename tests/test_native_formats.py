@@ -260,3 +260,19 @@ def test_a_big_trx_is_read_in_flat_memory(tmp_path: Path) -> None:
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     assert float(out) < 64, out
+
+
+def test_a_qtestlib_duration_with_a_decimal_comma_is_read(tmp_path: Path) -> None:
+    """QTestLib written under a comma locale (`msecs="1,567"`, xunit-plugin's own test case)
+    gives its three cases with their durations, as xunit-plugin's expected result does; the
+    reader crashed on the comma and the file gave nothing."""
+    src = (corpus_dir() / "testreports" / "xunit-plugin/src/test/resources/org/jenkinsci"
+           / "plugins/xunit/types/qtestlib/testcase3/input.xml")  # fmt: skip
+    if not src.is_file():
+        pytest.skip("no shared corpus here")
+    names, records = parse_claimed(src, load_parsers())
+    assert names == ["qtestlib"]
+    assert not [r for r in records if isinstance(r, ParseProblem)]
+    (suite,) = [r for r in records if isinstance(r, SuiteSummary)]
+    assert suite.tests == 3
+    assert [round(c.seconds, 6) for c in suite.cases] == [0.001, 0.001567, 0.001567]

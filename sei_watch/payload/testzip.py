@@ -34,6 +34,11 @@ _OUTCOMES = ("failure", "error", "skipped")
 _KINDS = {"failed": "failure", "error": "error", "skipped": "skipped"}
 _MESSAGE_MAX = 1000
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+# A terminal's colour escapes, whole, and what else XML 1.0 cannot hold (lxml refuses it):
+# a reader's message may carry any of it (Mocha's JSON keeps its colours).
+_NOT_XML = re.compile(
+    "\x1b\\[[0-9;?]*[A-Za-z]|[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
 _SLICE = 1 << 16
 
 
@@ -130,15 +135,17 @@ def _suites(data: bytes, fallback: str) -> Iterator[bytes]:
 def _native(summary: SuiteSummary) -> bytes:
     """A native reader's suite (TRX, NUnit, go test -json...) as the `<testsuite>` file SEI's
     mapper reads, written by the same rules as a JUnit suite's."""
-    elem = etree.Element("testsuite", name=summary.name)
+    suite = _NOT_XML.sub("", summary.name)
+    elem = etree.Element("testsuite", name=suite)
     for case in summary.cases:
         row = etree.SubElement(
-            elem, "testcase", classname=summary.name, name=case.name, time=f"{case.seconds:.3f}"
-        )
+            elem, "testcase", classname=suite, name=_NOT_XML.sub("", case.name),
+            time=f"{case.seconds:.3f}",
+        )  # fmt: skip
         kind = _KINDS.get(case.status)
         if kind is not None:
-            etree.SubElement(row, kind, message=case.message)
-    return _suite(elem, summary.name)
+            etree.SubElement(row, kind, message=_NOT_XML.sub("", case.message))
+    return _suite(elem, suite)
 
 
 def junit_zip(
