@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import sys
@@ -12,7 +11,12 @@ from typing import Any, TextIO
 
 from sei_watch.termsafe import visible
 
-__all__ = ["configure_logging", "get_logger", "redact", "register_secret"]
+__all__ = ["LEVELS", "configure_logging", "get_logger", "redact", "register_secret"]
+
+# The stdlib's numbers, without importing `logging` (and its `traceback`, `string`, ...) in a
+# one-shot command that may log nothing at all.
+NOTSET, DEBUG, INFO, WARNING, ERROR, CRITICAL = 0, 10, 20, 30, 40, 50
+LEVELS = {"debug": DEBUG, "info": INFO, "warning": WARNING, "error": ERROR, "critical": CRITICAL}
 
 
 class _LazyLogger:
@@ -28,7 +32,7 @@ class _LazyLogger:
     def __getattr__(self, attr: str) -> Any:
         # An event below the configured level needs no structlog (and no asyncio): a CI job,
         # which logs errors only, never pays ~100 ms for a logger it does not use.
-        if self._log is None and _LEVELS.get(attr, logging.CRITICAL) < _threshold():
+        if self._log is None and _LEVELS.get(attr, CRITICAL) < _threshold():
             return _discard
         if _PENDING:
             _apply()
@@ -40,14 +44,14 @@ class _LazyLogger:
 
 
 _LEVELS = {
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "msg": logging.INFO,
-    "warning": logging.WARNING,
-    "warn": logging.WARNING,
-    "error": logging.ERROR,
-    "exception": logging.ERROR,
-    "critical": logging.CRITICAL,
+    "debug": DEBUG,
+    "info": INFO,
+    "msg": INFO,
+    "warning": WARNING,
+    "warn": WARNING,
+    "error": ERROR,
+    "exception": ERROR,
+    "critical": CRITICAL,
 }
 
 
@@ -58,7 +62,7 @@ def _discard(*_args: Any, **_kwargs: Any) -> None:
 def _threshold() -> int:
     """The least severe level that is written: the pending set-up's, else the applied one's."""
     if _PENDING:
-        return int(_PENDING.get("level", logging.INFO))
+        return int(_PENDING.get("level", INFO))
     return _APPLIED_LEVEL[0]
 
 
@@ -95,7 +99,7 @@ def redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Mutable
 
 
 _PENDING: dict[str, Any] = {}  # a set-up asked for, applied when a logger is first used
-_APPLIED_LEVEL = [logging.NOTSET]  # the level of the set-up in force (NOTSET: none yet)
+_APPLIED_LEVEL = [NOTSET]  # the level of the set-up in force (NOTSET: none yet)
 _APPLYING = threading.Lock()
 
 
@@ -103,7 +107,7 @@ def configure_logging(
     *,
     stream: TextIO | None = None,
     json: bool | None = None,
-    level: int = logging.INFO,
+    level: int = INFO,
     color: bool | None = None,
 ) -> None:
     """Route structlog events to `stream` (stderr by default) as JSON or as console text.

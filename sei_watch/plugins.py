@@ -7,19 +7,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, runtime_checkable
 
+from .discovery import EntryRef, find_entry_points
 from .errors import ParseError, PluginError
 from .globs import GlobSet
+from .logs import get_logger
 from .records import ParseProblem, Record
 from .safeio import open_under, read_under
 
 if TYPE_CHECKING:
     import importlib.metadata as md
 
+    EntryLike = EntryRef | md.EntryPoint
+
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "ClaimHint",
     "LoadedParser",
     "ParseContext",
     "ParseError",
@@ -32,6 +38,8 @@ __all__ = [
 ENTRY_POINT_GROUP = "sei_watch.parsers.v1"
 DEFAULT_MAX_BYTES = 4 * 1024**3
 SMALL_FILE_BYTES = 16 * 1024**2
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,17 +97,66 @@ class ParserSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class LoadedParser:
-    """A parser with where it came from and its configured extras."""
+class ClaimHint:
+    """What a parser could claim, known without importing it (see `hint_for`).
 
-    parser: Parser
-    entry_point: md.EntryPoint
+    `patterns` are basename patterns, `*` a wildcard, matched without regard to case: together
+    they cover every name the parser's `matches` accepts. `sniff` is its `sniff_suffixes`."""
+
+    name: str
+    patterns: tuple[str, ...] = ()
+    sniff: tuple[str, ...] = ()
+
+    def covers(self, basename: str) -> bool:
+        low = basename.lower()
+        for pattern in self.patterns:
+            head, star, tail = pattern.partition("*")
+            if not star:
+                if low == head:
+                    return True
+            elif len(low) >= len(head) + len(tail) and low.startswith(head) and low.endswith(tail):
+                return True
+        return False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoadedParser:
+    """A parser with where it came from and its configured extras.
+
+    A parser whose claims are declared (`hint`) is imported only when a file fits them: a
+    workspace of JUnit reports never imports the 30 other parsers and their regexes."""
+
+    entry_point: EntryLike
     extra: GlobSet
     options: Mapping[str, Any]
+    hint: ClaimHint | None = None
+    _cell: list[Parser] = field(default_factory=list, repr=False)
+    _failed: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def parser(self) -> Parser:
+        """The parser object, imported on first use."""
+        if not self._cell:
+            if self._failed:
+                raise PluginError(self._failed[0])
+            try:
+                parser = _instantiate(self.entry_point.load(), self.entry_point.name)
+                if self.hint is not None and parser.name != self.hint.name:
+                    raise PluginError(f"its claims name {self.hint.name!r}, it is {parser.name!r}")
+            except Exception as exc:
+                self._failed.append(_load_failure(self.entry_point, exc))
+                log.error("parser.load_failed", error=self._failed[0])
+                raise PluginError(self._failed[0]) from exc
+            self._cell.append(parser)
+        return self._cell[0]
+
+    @property
+    def loaded(self) -> bool:
+        return bool(self._cell)
 
     @property
     def name(self) -> str:
-        return self.parser.name
+        return self.hint.name if self.hint is not None else self.parser.name
 
     @property
     def origin(self) -> str:
@@ -114,15 +171,34 @@ class LoadedParser:
         doc = (type(self.parser).__doc__ or "").strip()
         return " ".join(doc.split("\n\n", 1)[0].split())
 
+    @property
+    def sniff_suffixes(self) -> Sequence[str]:
+        if self.hint is not None:
+            return self.hint.sniff
+        return getattr(self.parser, "sniff_suffixes", ())
+
     def claims(self, rel: PurePath) -> bool:
         """Whether this parser wants the file at `rel`, by its own rule or a configured glob."""
-        return self.parser.matches(rel) or self.extra.match(rel)
+        if self.extra.match(rel):
+            return True
+        if self.hint is not None and not self.hint.covers(rel.name):
+            return False
+        return self._usable() and self.parser.matches(rel)
 
     def sniffs(self, rel: PurePath, head: bytes) -> bool:
         """Whether the parser claims a file by its first bytes (only for its suffixes)."""
+        if rel.suffix.lower() not in self.sniff_suffixes or not self._usable():
+            return False
         sniff = getattr(self.parser, "sniff", None)
-        suffixes: Sequence[str] = getattr(self.parser, "sniff_suffixes", ())
-        return sniff is not None and rel.suffix.lower() in suffixes and bool(sniff(head))
+        return sniff is not None and bool(sniff(head))
+
+    def _usable(self) -> bool:
+        """Whether the parser can be imported; one that cannot claims nothing (logged once)."""
+        try:
+            self.parser  # noqa: B018  (the import, for its failure)
+        except PluginError:
+            return False
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +206,12 @@ class Registry:
     """The parsers in use, and the plugins that failed to load (reported, then skipped)."""
 
     parsers: tuple[LoadedParser, ...]
-    failures: tuple[str, ...] = ()
+    early_failures: tuple[str, ...] = ()
+
+    @property
+    def failures(self) -> tuple[str, ...]:
+        """Plugins that failed to load: at start, or when a file first needed them."""
+        return self.early_failures + tuple(f for lp in self.parsers for f in lp._failed[:1])
 
     def get(self, name: str) -> LoadedParser:
         for lp in self.parsers:
@@ -145,24 +226,22 @@ class Registry:
 
     @property
     def sniff_suffixes(self) -> frozenset[str]:
-        return frozenset(s for lp in self.parsers for s in getattr(lp.parser, "sniff_suffixes", ()))
+        return frozenset(s for lp in self.parsers for s in lp.sniff_suffixes)
 
 
-def _origin(ep: md.EntryPoint) -> str:
-    dist = ep.dist
-    where = f" ({_dist_label(dist)})" if dist is not None else ""
+def _origin(ep: EntryLike) -> str:
+    label = ep.dist_label() if isinstance(ep, EntryRef) else _md_label(ep)
+    where = f" ({label})" if label else ""
     return f"{ep.value}{where}"
 
 
-_LABELS: dict[str, str] = {}
+def _md_label(ep: EntryLike) -> str | None:
+    dist = getattr(ep, "dist", None)
+    return f"{dist.metadata['Name']} {dist.version}" if dist is not None else None
 
 
-def _dist_label(dist: md.Distribution) -> str:
-    """`name version` of a distribution, its METADATA parsed once per location."""
-    key = str(getattr(dist, "_path", "")) or str(id(dist))
-    if key not in _LABELS:
-        _LABELS[key] = f"{dist.metadata['Name']} {dist.version}"
-    return _LABELS[key]
+def _load_failure(ep: EntryLike, exc: BaseException) -> str:
+    return f"parser plugin {ep.name!r} from {_origin(ep)} failed to load: {exc!r}"
 
 
 def _instantiate(obj: object, ep_name: str) -> Parser:
@@ -176,18 +255,35 @@ def _instantiate(obj: object, ep_name: str) -> Parser:
     return parser  # type: ignore[return-value]
 
 
+def hint_for(ep: EntryLike) -> ClaimHint | None:
+    """The claims a plugin declares for `ep` without importing the parser's module: a mapping
+    `SEI_WATCH_CLAIMS` in the top-level package, `"module:attr"` to (name, patterns, sniff
+    suffixes). None when it declares nothing: that parser is imported at once."""
+    top = ep.value.partition(":")[0].strip().split(".", 1)[0]
+    try:
+        declared = getattr(import_module(top), "SEI_WATCH_CLAIMS", None)
+    except Exception:  # the parser's own import reports it
+        return None
+    entry = declared.get(ep.value.strip()) if isinstance(declared, Mapping) else None
+    if not (isinstance(entry, tuple) and len(entry) == 3 and isinstance(entry[0], str)):
+        return None
+    name, patterns, sniff = entry
+    return ClaimHint(name=name, patterns=tuple(p.lower() for p in patterns), sniff=tuple(sniff))
+
+
 def load_parsers(
     settings: Mapping[str, ParserSettings] | None = None,
     *,
-    entry_points: Iterable[md.EntryPoint] | None = None,
+    entry_points: Iterable[EntryLike] | None = None,
+    lazy: bool = True,
 ) -> Registry:
-    """Load every parser of the entry-point group, apply settings, and check names are unique."""
-    settings = settings or {}
-    if entry_points is None:
-        import importlib.metadata  # noqa: PLC0415  (lazy: 40 ms nobody needs for --version)
+    """Every parser of the entry-point group, with settings applied and names checked unique.
 
-        entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
-    eps = entry_points
+    With `lazy`, a parser that declares its claims is imported only when a file fits them."""
+    settings = settings or {}
+    eps: Iterable[EntryLike] = (
+        find_entry_points(ENTRY_POINT_GROUP) if entry_points is None else entry_points
+    )
     seen_values: set[tuple[str, str]] = set()
     loaded: dict[str, LoadedParser] = {}
     failures: list[str] = []
@@ -195,19 +291,23 @@ def load_parsers(
         if (ep.name, ep.value) in seen_values:  # the same dist found twice on sys.path
             continue
         seen_values.add((ep.name, ep.value))
-        try:
-            parser = _instantiate(ep.load(), ep.name)
-        except Exception as exc:  # a broken plugin must not take the others down
-            failures.append(f"parser plugin {ep.name!r} from {_origin(ep)} failed to load: {exc!r}")
-            continue
-        if parser.name in loaded:
+        hint = hint_for(ep) if lazy else None
+        cell: list[Parser] = []
+        if hint is None:
+            try:
+                cell.append(_instantiate(ep.load(), ep.name))
+            except Exception as exc:  # a broken plugin must not take the others down
+                failures.append(_load_failure(ep, exc))
+                continue
+        name = hint.name if hint is not None else cell[0].name
+        if name in loaded:
             raise PluginError(
-                f"two parsers are named {parser.name!r}: {loaded[parser.name].origin} "
+                f"two parsers are named {name!r}: {loaded[name].origin} "
                 f"and {_origin(ep)}; uninstall one or rename it"
             )
-        conf = settings.get(parser.name, ParserSettings())
-        loaded[parser.name] = LoadedParser(
-            parser=parser, entry_point=ep, extra=GlobSet(conf.globs), options=conf.options
+        conf = settings.get(name, ParserSettings())
+        loaded[name] = LoadedParser(
+            entry_point=ep, extra=GlobSet(conf.globs), options=conf.options, hint=hint, _cell=cell
         )
     unknown = sorted(set(settings) - set(loaded))
     if unknown:

@@ -66,6 +66,30 @@ def test_parse_without_post_imports_no_http(tmp_path: Path) -> None:
     assert not {m for m in ("requests", "urllib3", "watchdog") if m in mods}
 
 
+def test_a_small_parse_imports_only_what_it_reads(tmp_path: Path) -> None:
+    """`parse` of a JUnit workspace without --post reads no package metadata and imports no
+    logging, uuid, email, zipfile, tomllib or timeline module (each was imported up front)."""
+    ws = tmp_path / "ws" / "target" / "surefire-reports"
+    ws.mkdir(parents=True)
+    (ws / "TEST-a.xml").write_text("<testsuite name='a'><testcase name='t'/></testsuite>")
+    mods = _imported("parse", str(tmp_path / "ws"), cwd=tmp_path) - _baseline(tmp_path)
+    unused = {"importlib.metadata", "logging", "uuid", "email", "zipfile", "tomllib",
+              "difflib", "html", "structlog", "sei_watch.show.timeline",
+              "sei_watch.payload.testzip", "sei_watch_parsers.test_json"}  # fmt: skip
+    assert not unused & mods
+    assert "sei_watch_parsers.junit" in mods
+
+
+def test_uuid5_without_uuid_is_uuid5() -> None:
+    """The default instance GUID, computed without importing `uuid`, is uuid5 over DNS."""
+    import uuid
+
+    from sei_watch.schema import uuid5_dns
+
+    for name in ("sei-watch.agent-1", "", "sei-watch.ünïcode", "x" * 300):
+        assert uuid5_dns(name) == str(uuid.uuid5(uuid.NAMESPACE_DNS, name))
+
+
 def test_step_imports_next_to_nothing(tmp_path: Path) -> None:
     """`sei-watch step`, which wraps every step of a build, skips argparse and the command
     table: no typing, logging, subprocess or contextlib, nothing heavy (bench/step.py times

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sei_watch.plugins import ParseContext, ParseError
 from sei_watch.records import Artifact
+
+if TYPE_CHECKING:
+    import zipfile
 
 __all__ = [
     "DEFAULT_HASH_CAP",

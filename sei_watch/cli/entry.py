@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import logging
 import os
 from collections.abc import Sequence
 
 from sei_watch.errors import ConfigError, SeiWatchError
-from sei_watch.logs import configure_logging
+from sei_watch.logs import LEVELS, configure_logging
 from sei_watch.show import visible
 from sei_watch.status import ExitStatus
 
@@ -59,7 +58,7 @@ def main(argv: Sequence[str] | None = None, io: Io | None = None) -> int:
         # own closing line); the JSON log only when asked for.
         ci = in_ci(io.environ) and args.log_format == "auto"
         fmt = "console" if ci else args.log_format
-        level = logging.getLevelName((args.log_level or ("error" if ci else "info")).upper())
+        level = LEVELS[(args.log_level or ("error" if ci else "info")).lower()]
         configure_logging(
             stream=io.stderr,
             color=use_color(args, io, io.stderr),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -25,7 +24,7 @@ class Io:
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
-    hostname: Callable[[], str] = socket.gethostname
+    hostname: Callable[[], str] = field(default_factory=lambda: _hostname)
     now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000
 
 
@@ -52,3 +51,9 @@ def use_color(args: argparse.Namespace, io: Io, stream: TextIO) -> bool:
     if mode != "auto":
         return bool(mode == "always")
     return stream.isatty() and not io.environ.get("NO_COLOR")
+
+
+def _hostname() -> str:
+    import socket  # noqa: PLC0415  (only when a build's host is named)
+
+    return socket.gethostname()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from sei_watch.errors import ConfigError, SeiWatchError
 from sei_watch.payload import Given, Report, build_report
 from sei_watch.scan import parse_claimed, parse_file
 from sei_watch.schema import REQUIRED
-from sei_watch.show import dump_json, record_json, render_html, render_text, visible, write_summary
+from sei_watch.show import dump_json, record_json, visible, write_summary
 from sei_watch.status import ExitStatus
 
 from .args import parse_assignment
@@ -179,6 +178,10 @@ def _cmd_parse(args: argparse.Namespace, io: Io) -> ExitStatus:
     elif args.timeline:
         tty = io.stdout.isatty()
         color = use_color(args, io, io.stdout)
+        import shutil  # noqa: PLC0415  (the timeline only)
+
+        from sei_watch.show import render_text  # noqa: PLC0415
+
         width = args.width or shutil.get_terminal_size((100, 24)).columns
         io.stdout.write(
             render_text(asm.payload, width=width, ascii_only=args.ascii or not tty, color=color)
@@ -193,6 +196,8 @@ def _cmd_parse(args: argparse.Namespace, io: Io) -> ExitStatus:
         with gitlab_section(io, "sei-watch: the build as SEI will store it"):
             write_summary(io.stdout, asm, title=title, settled=settled)
     if args.html:
+        from sei_watch.show import render_html  # noqa: PLC0415  (the page only)
+
         args.html.write_text(render_html(asm.payload), encoding="utf-8")
     if args.json or args.records or args.explain or args.timeline:  # else in the summary
         io.stderr.writelines(f"sei-watch: problem: {visible(str(p))}\n" for p in asm.problems)

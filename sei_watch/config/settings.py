@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import stat
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -127,6 +125,8 @@ def _scalars(
 
 
 def _unknown(where: str, key: str, known: set[str]) -> ConfigError:
+    import difflib  # noqa: PLC0415  (only for a mistyped key)
+
     close = difflib.get_close_matches(key, sorted(known), n=1)
     hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(known))}"
     return ConfigError(f"{where}: unknown key {key!r}{hint}")
@@ -231,6 +231,8 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
     data: Mapping[str, Any] = {}
     where = "(no config file)"
     if path is not None:
+        import tomllib  # noqa: PLC0415  (only with a config file)
+
         where = str(path)
         try:
             with path.open("rb") as fh:

@@ -8,7 +8,6 @@ itself the build directory (one reused workspace, where every new marker is a ne
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import os
 import re
@@ -129,6 +128,8 @@ def _pattern(text: str, where: str) -> tuple[str, ...]:
             raise ConfigError(f"{where}: pattern part {part!r}: use {{field}}, * or a literal")
         cap = _CAPTURE.match(part)
         if cap and cap.group(1) not in FIELD_TYPES:
+            import difflib  # noqa: PLC0415  (only for a mistyped key)
+
             close = difflib.get_close_matches(cap.group(1), list(FIELD_TYPES), n=1)
             hint = f"; did you mean {{{close[0]}}}?" if close else ""
             raise ConfigError(
@@ -163,6 +164,8 @@ def parse_watches(raw: Any, where: str) -> tuple[WatchSpec, ...]:
             raise ConfigError(f"{here} must be a table")
         for key in table:
             if key not in WATCH_KEYS:
+                import difflib  # noqa: PLC0415  (only for a mistyped key)
+
                 close = difflib.get_close_matches(key, sorted(WATCH_KEYS), n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 raise ConfigError(f"{here}: unknown key {key!r}{hint}")

@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import tempfile
 import weakref
 from pathlib import Path
 
@@ -132,6 +131,8 @@ class Shadow:
     def path(self, repo_config: dict[str, str]) -> Path:
         if self._path is not None:
             return self._path
+        import tempfile  # noqa: PLC0415  (only for a repository that needs a shadow)
+
         made = Path(tempfile.mkdtemp(prefix="sei-watch-git-"))
         self._finalizer = weakref.finalize(self, shutil.rmtree, made, True)
         head = _read_small(self.gitdir / "HEAD", "HEAD")

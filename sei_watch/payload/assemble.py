@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +17,7 @@ from sei_watch.schema import (
     normalise_result,
     plausible_ms,
     shorten,
+    uuid5_dns,
 )
 
 from .images import link_ready
@@ -249,7 +249,7 @@ def assemble(records: Iterable[Record], given: AssemblyInput) -> Assembly:
         else:
             p["build_number"] = p["start_time"] // 1000
             defaults.append(("build_number", "no build number given; the start time in seconds"))
-    guid = str(uuid.uuid5(uuid.NAMESPACE_DNS, f"sei-watch.{given.hostname}"))
+    guid = uuid5_dns(f"sei-watch.{given.hostname}")
     for key, fallback, why in (
         ("pipeline", lambda: given.workspace_name, "the workspace directory name"),
         ("job_full_name", lambda: p["pipeline"], "the pipeline"),

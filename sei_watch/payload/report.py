@@ -20,7 +20,6 @@ from sei_watch.scan import ScanResult, scan
 from sei_watch.validation import validate
 
 from .assemble import Assembly, AssemblyInput, assemble
-from .testzip import junit_zip
 
 __all__ = ["Given", "Report", "build_report", "report_watched", "require_instance"]
 
@@ -84,6 +83,8 @@ class Report:
         """The build's JUnit suites in the zip SEI's processor stores test rows from (the
         multipart transport; `testzip.py`), read through the scan's own safe I/O, at most `cap`
         bytes of suites. None when there is none. A report left out is logged with why."""
+        from .testzip import junit_zip  # noqa: PLC0415  (lxml, zipfile: only when posting)
+
         suites = [r for r in self.scan.records if isinstance(r, SuiteSummary)]
         native = [s for s in suites if s.cases]
         sources = sorted({s.source for s in suites if not s.cases})
