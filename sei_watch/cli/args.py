@@ -4,6 +4,7 @@ the pipeline, so that `sei-watch --version` and `mark` start at once."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,27 @@ configuration, 3 invalid payload or refused for good, 4 not delivered yet (saved
 more: `sei-watch COMMAND --help`, and the project's README.md."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Every command and option, built without importing what the commands use."""
+class _Skipped:
+    """A command's parser this run does not need: whatever is asked of it, it absorbs."""
+
+    def __getattr__(self, _name: str) -> Any:
+        return lambda *_a, **_k: self
+
+
+class _Only:
+    """The subparsers, building only `keep`: the options of 20 commands cost a one-shot
+    `parse` ~15 ms, and argparse needs only the one on the command line."""
+
+    def __init__(self, sub: Any, keep: str) -> None:
+        self._sub, self._keep = sub, keep
+
+    def add_parser(self, name: str, **kwargs: Any) -> Any:
+        return self._sub.add_parser(name, **kwargs) if name == self._keep else _Skipped()
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """Every command and option, built without importing what the commands use. Given the
+    command line, only its command is built (all of them for a bare `--help` or a typo)."""
     ap = argparse.ArgumentParser(
         prog="sei-watch",
         description="Report CI builds to Harness SEI.",
@@ -57,7 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("debug", "info", "warning", "error"),
         help="the least severe log event shown (default: [log] level, else info)",
     )
-    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub: Any = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    command = _command_in(argv)
+    if command is not None:
+        sub = _Only(sub, command)
     _parse(sub)
 
     ps = sub.add_parser("parsers", help="list the parsers found and where each came from")
@@ -100,6 +123,23 @@ def build_parser() -> argparse.ArgumentParser:
     co = sub.add_parser("completion", help="print shell completion (bash, zsh or fish)")
     co.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell to complete in")
     return ap
+
+
+COMMAND_NAMES = frozenset(
+    {"parse", "parsers", "outbox", "register", "mark", "step", "install-unit", "run", "relay",
+     "check-config", "timeline", "backfill", "doctor", "completion"}
+)  # fmt: skip
+
+
+def _command_in(argv: Sequence[str] | None) -> str | None:
+    """The command named on the command line, when argparse will reach it: None for a help
+    or version request before it, or no known command at all."""
+    for arg in argv or ():
+        if arg in ("-h", "--help", "--version"):
+            return None
+        if arg in COMMAND_NAMES:
+            return None if arg == "completion" else arg
+    return None
 
 
 def _parse(sub: Any) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import sys
 from collections.abc import Sequence
 
 from sei_watch.errors import ConfigError, SeiWatchError
@@ -50,7 +51,7 @@ def main(argv: Sequence[str] | None = None, io: Io | None = None) -> int:
     """Run one command; return its exit status."""
     io = io or Io()
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(sys.argv[1:] if argv is None else argv).parse_args(argv)
     except SystemExit as exc:  # argparse exits on --help, --version and usage errors
         return int(exc.code or 0) and ExitStatus.USAGE
     if args.command not in _QUIET:
