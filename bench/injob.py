@@ -79,7 +79,7 @@ def surefire(ws: Path, files: int) -> None:
 class _Codecov(BaseHTTPRequestHandler):
     """Codecov's upload API as codecov-cli meets it: the POST, then the PUT to storage."""
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         host, port = self.server.server_address[:2]
         body = json.dumps({"raw_upload_location": f"http://{host}:{port}/storage/x"}).encode()
@@ -89,7 +89,7 @@ class _Codecov(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.send_response(200)
         self.send_header("Content-Length", "0")
@@ -141,21 +141,25 @@ def commands(ws: Path, sei: str, sei_url: str, codecov_url: str, cfg: Path) -> d
     return found
 
 
+def _numbered(cmd: list[str]) -> list[str]:
+    """A new run each time for a post: a build the outbox already delivered is not re-sent."""
+    return [*cmd, "--set", f"build_number={next(_NUMBERS)}"] if "--post" in cmd else cmd
+
+
 def measure(cases: dict[str, list[str]], ws: Path, pairs: int) -> dict[str, list[float]]:
     env = {"SEI_API_KEY": KEY, "PATH": "/usr/bin:/bin", "HOME": str(ws.parent)}
     times: dict[str, list[float]] = {name: [] for name in cases}
     for name, cmd in cases.items():  # one warm-up each, and proof that it works
-        if "--post" in cmd:
-            cmd = [*cmd, "--set", f"build_number={next(_NUMBERS)}"]
-        res = subprocess.run(cmd, capture_output=True, check=False, cwd=ws, env=env, text=True)
+        res = subprocess.run(
+            _numbered(cmd), capture_output=True, check=False, cwd=ws, env=env, text=True
+        )
         if res.returncode not in (0, 1):
             print(f"  {name} exited {res.returncode}: {res.stderr.strip()[-300:]}")
     for _ in range(pairs):
         for name, cmd in cases.items():
-            if "--post" in cmd:  # a new run each time: a build SEI already has is not re-sent
-                cmd = [*cmd, "--set", f"build_number={next(_NUMBERS)}"]
+            argv = _numbered(cmd)
             t0 = time.perf_counter()
-            subprocess.run(cmd, capture_output=True, check=False, cwd=ws, env=env)
+            subprocess.run(argv, capture_output=True, check=False, cwd=ws, env=env)
             times[name].append(time.perf_counter() - t0)
     return times
 
