@@ -43,7 +43,6 @@ def payload(job: str, n: int) -> dict[str, Any]:
         "build_number": n,
         "start_time": 1795165200000 + n,
         "duration": 1000,
-        "durationInMillis": 1000,
     }
 
 
@@ -168,16 +167,64 @@ def test_a_refused_payload_goes_to_the_dead_subject_with_the_reason(
     status and reason, and it leaves the work queue."""
     cfg = relay_settings(tmp_path, node.url, sei)
     init_streams(load_settings(cfg, {}))
-    bad = {k: v for k, v in payload("api", 7).items() if k != "pipeline"}
-    publish_all(agent_settings(tmp_path, node.url), [bad])
+    sei.script.append("400")
+    publish_all(agent_settings(tmp_path, node.url), [payload("api", 7)])
     relay, thread = run_relay(cfg)
     wait_for(lambda: len(stream_messages(node.url, "SEI_PAYLOADS_DEAD")) == 1, 30, "dead")
     relay.stop.set()
     thread.join(10)
     ((headers, data),) = stream_messages(node.url, "SEI_PAYLOADS_DEAD")
     assert headers["Sei-Status"] == "400"
-    assert "pipeline" in headers["Sei-Reason"]
+    assert headers["Sei-Reason"]
     assert json.loads(data)["build_number"] == 7
+    assert stream_messages(node.url) == []
+
+
+OTHER_GUID = "2f7a9c1e-5b3d-4e8f-a0c2-9d4b6e1f3a57"
+
+
+def _raw_publish(servers: str, items: list[tuple[str, bytes, dict[str, str] | None]]) -> None:
+    """Publish straight to the stream, as any client with publish rights could."""
+
+    async def run() -> None:
+        nc = await connect(load_settings(None, {"SEI_WATCH_NATS_SERVERS": servers}).nats)
+        try:
+            js = nc.jetstream()
+            for subject, data, headers in items:
+                await js.publish(subject, data, headers=headers)
+        finally:
+            await nc.close()
+
+    asyncio.run(run())
+
+
+def test_only_a_valid_payload_for_its_own_subject_is_posted(
+    tmp_path: Path, node: NatsNode, sei: StandIn
+) -> None:
+    """Raw bytes, a JSON list, an invalid payload and a body for another instance than its
+    subject names (agent A posting for B) are dead-lettered with the reason and never reach
+    SEI; 20 such messages without a Nats-Msg-Id are 20 dead letters, not one. Before, each was
+    posted with the central key, and 19 of 20 dead letters were dropped as duplicates."""
+    cfg = relay_settings(tmp_path, node.url, sei)
+    init_streams(load_settings(cfg, {}))
+    mine = f"sei.payloads.{GUID}"
+    for_b = json.dumps({**payload("api", 1), "instance_guid": OTHER_GUID}).encode()
+    junk = [(mine, b"\x00\x01raw", None), (mine, b"[1,2,3]", None)]
+    junk += [(mine, json.dumps({"pipeline": "x"}).encode(), None)]
+    junk += [(mine, for_b, {"Nats-Msg-Id": "a-for-b"})]
+    junk += [(mine, b"not json %d" % i, None) for i in range(16)]
+    _raw_publish(node.url, junk)
+    relay, thread = run_relay(cfg)
+    wait_for(lambda: len(stream_messages(node.url, "SEI_PAYLOADS_DEAD")) == 20, 30, "20 dead")
+    relay.stop.set()
+    thread.join(10)
+    assert sei.requests == 0
+    assert sei.store.runs == {}
+    reasons = [h["Sei-Reason"] for h, _ in stream_messages(node.url, "SEI_PAYLOADS_DEAD")]
+    assert reasons.count("subject/instance_guid mismatch") == 1
+    assert reasons.count("not JSON") == 17
+    assert any(r.startswith("not an SEI payload: a JSON list") for r in reasons)
+    assert any(r.startswith("not a valid SEI payload") for r in reasons)
     assert stream_messages(node.url) == []
 
 

@@ -99,7 +99,14 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     rn.add_argument("--config", type=Path, help="default: ./sei-watch.toml, else /etc/sei-watch")
     rl = sub.add_parser("relay", help="the fleet relay: post what agents publish to NATS to SEI")
     rl.add_argument("--config", type=Path, help="default: ./sei-watch.toml, else /etc/sei-watch")
-    rl.add_argument("--init", action="store_true", help="create or update the streams, then exit")
+    rl.add_argument(
+        "--init", action="store_true", help="create or update the streams and consumer, then exit"
+    )
+    rl.add_argument(
+        "--replay-dead",
+        action="store_true",
+        help="publish every dead letter again to its subject (after a fix), then exit",
+    )
     cc = sub.add_parser("check-config", help="validate the config without running")
     cc.add_argument("--config", type=Path, help="a TOML config file")
     cc.add_argument("--json", action="store_true", help="the result and the watches as JSON")

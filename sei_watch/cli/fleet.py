@@ -6,7 +6,8 @@ import argparse
 import logging
 import signal
 
-from sei_watch.daemon import Relay, init_streams
+from sei_watch.daemon import Relay
+from sei_watch.daemon.relay_admin import init_streams, replay_dead
 from sei_watch.logs import configure_logging
 from sei_watch.status import ExitStatus
 
@@ -18,8 +19,8 @@ __all__ = ["cmd_relay"]
 def cmd_relay(args: argparse.Namespace, io: Io) -> ExitStatus:
     """Post what the agents publish until SIGTERM or SIGINT; with --init, set up the streams."""
     settings = settings_for(args, io)
-    if args.init:
-        for line in init_streams(settings):
+    if args.init or args.replay_dead:
+        for line in (init_streams if args.init else replay_dead)(settings):
             io.stdout.write(f"sei-watch: {line}\n")
         return ExitStatus.OK
     level = args.log_level or settings.log_level

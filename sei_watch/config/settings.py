@@ -106,6 +106,13 @@ def _scalars(
                 if not isinstance(value, str):
                     raise TypeError
                 out[key] = value
+            elif typ is list:  # a list of strings, or the same as one comma-separated string
+                if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                    out[key] = ",".join(value)
+                elif isinstance(value, str):
+                    out[key] = value
+                else:
+                    raise TypeError
             elif typ is bool:
                 if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
                     out[key] = value.lower() in ("true", "1")
@@ -119,7 +126,8 @@ def _scalars(
                 out[key] = typ(value)
         except (TypeError, ValueError):
             raise ConfigError(
-                f"{where}: [{section}] {key} must be a {typ.__name__}, not {value!r}"
+                f"{where}: [{section}] {key} must be a "
+                f"{'list of strings' if typ is list else typ.__name__}, not {value!r}"
             ) from None
     return out
 

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .backfill import Backfill, parse_rate, parse_since
     from .daemon import Daemon
-    from .relay import Relay, init_streams
+    from .relay import Relay
+    from .relay_admin import init_streams
     from .timelines import TimelineStore
 else:
     from sei_watch._lazy import exports
@@ -25,7 +26,7 @@ else:
             "parse_since": "backfill",
             "Daemon": "daemon",
             "Relay": "relay",
-            "init_streams": "relay",
+            "init_streams": "relay_admin",
             "TimelineStore": "timelines",
         },
     )

@@ -49,7 +49,22 @@ HELP = {
     "outbox_oldest_pending_seconds": ("gauge", "Age of the oldest waiting payload."),
     "oldest_pending_age_seconds": ("gauge", "Age of the oldest waiting payload (alias)."),
     "last_delivery_timestamp_seconds": ("gauge", "When SEI last accepted a payload (epoch)."),
+    # sei-watch relay only (shown once it has a value):
+    "relay_requests_total": ("counter", "Requests to SEI, by status (or outcome)."),
+    "relay_breaker_opened_total": ("counter", "Times the circuit breaker opened."),
+    "relay_post_seconds": ("histogram", "Time of one POST to SEI."),
+    "relay_nats_connected": ("gauge", "1 while connected to NATS."),
+    "relay_hold": ("gauge", "1 while held: SEI refused the key, or NATS a permission."),
+    "relay_breaker_open": ("gauge", "1 while the breaker keeps SEI unasked."),
+    "relay_stream_bytes": ("gauge", "Bytes in the payload stream."),
+    "relay_stream_bytes_ratio": ("gauge", "The payload stream's bytes over its max_bytes."),
+    "relay_oldest_message_age_seconds": ("gauge", "Age of the oldest payload in the stream."),
+    "relay_consumer_pending": ("gauge", "Messages the relays' consumer has not handed out."),
+    "relay_ack_pending": ("gauge", "Messages handed out and not yet acked."),
+    "relay_redelivered": ("gauge", "Messages handed out more than once."),
+    "relay_dead_messages": ("gauge", "Dead letters kept in the dead stream."),
 }
+BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
 def _number(value: float) -> str:
@@ -84,6 +99,17 @@ class Metrics:
             series = self._values.setdefault(name, {})
             series[key] = series.get(key, 0.0) + amount
 
+    def observe(self, name: str, value: float) -> None:
+        """One sample of a histogram (cumulative buckets, as Prometheus reads them)."""
+        with self._lock:
+            series = self._values.setdefault(name, {})
+            for bound in (*BUCKETS, math.inf):
+                if value <= bound:
+                    key = (("le", "+Inf" if bound == math.inf else repr(bound)),)
+                    series[key] = series.get(key, 0.0) + 1
+            series[(("", "sum"),)] = series.get((("", "sum"),), 0.0) + value
+            series[(("", "count"),)] = series.get((("", "count"),), 0.0) + 1
+
     def value(self, name: str, **labels: str) -> float:
         with self._lock:
             return self._values.get(name, {}).get(tuple(sorted(labels.items())), 0.0)
@@ -96,7 +122,12 @@ class Metrics:
         lines: list[str] = []
         for name, (kind, text) in HELP.items():
             full = f"sei_watch_{name}"
+            if name.startswith("relay_") and name not in snapshot and gauges.get(name) is None:
+                continue  # a relay's own: not on the daemon's page
             lines += [f"# HELP {full} {text}", f"# TYPE {full} {kind}"]
+            if kind == "histogram":
+                lines += _histogram(full, snapshot.get(name, {}))
+                continue
             if kind == "gauge":
                 value = gauges.get(name)
                 if value is not None:
@@ -112,6 +143,16 @@ class Metrics:
             *_process(),
         ]
         return "\n".join(lines) + "\n"
+
+
+def _histogram(full: str, series: dict[tuple[tuple[str, str], ...], float]) -> list[str]:
+    out = []
+    for bound in (*BUCKETS, math.inf):
+        le = "+Inf" if bound == math.inf else repr(bound)
+        out.append(f'{full}_bucket{{le="{le}"}} {_number(series.get((("le", le),), 0.0))}')
+    out.append(f"{full}_sum {_number(series.get((('', 'sum'),), 0.0))}")
+    out.append(f"{full}_count {_number(series.get((('', 'count'),), 0.0))}")
+    return out
 
 
 def _process() -> list[str]:

@@ -12,7 +12,8 @@ if TYPE_CHECKING:
     from .client import SeiClient
     from .destination import Destination, Scope, resolve_base
     from .instance import Lookup, remember_instance
-    from .jetstream import NatsPublisher, connect, ensure_streams
+    from .jetstream import NatsPublisher, ensure_consumer, ensure_streams
+    from .natsconn import connect, redact_text
     from .outbox import Outbox
     from .sender import Backoff, Sender
     from .wiring import (
@@ -40,7 +41,9 @@ else:
             "Lookup": "instance",
             "remember_instance": "instance",
             "NatsPublisher": "jetstream",
-            "connect": "jetstream",
+            "connect": "natsconn",
+            "redact_text": "natsconn",
+            "ensure_consumer": "jetstream",
             "ensure_streams": "jetstream",
             "Outbox": "outbox",
             "Backoff": "sender",
@@ -72,11 +75,13 @@ __all__ = [
     "check_key_file",
     "connect",
     "destination_for",
+    "ensure_consumer",
     "ensure_streams",
     "key_sources",
     "load_api_key",
     "make_sender",
     "open_outbox",
+    "redact_text",
     "remember_instance",
     "resolve_base",
     "sei_client",

@@ -13,47 +13,31 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import re
 import threading
 from collections.abc import Coroutine
 from typing import Any
 
-from sei_watch.config import NatsSettings
-from sei_watch.errors import ConfigError, DeliveryError
+from sei_watch.config import NatsSettings, RelaySettings
+from sei_watch.errors import ConfigError
 
 from .client import Outcome
 from .multipart import Attachment
+from .natsconn import connect, redact_text
 
-__all__ = ["NatsPublisher", "connect", "ensure_streams", "message_id", "subject_for"]
+__all__ = [
+    "NatsPublisher",
+    "consumer_config",
+    "consumer_drift",
+    "ensure_consumer",
+    "ensure_streams",
+    "message_id",
+    "subject_for",
+]
 
-
-def _nats() -> Any:
-    try:
-        import nats  # noqa: PLC0415  (only agents and relays that use NATS need it)
-    except ImportError as exc:
-        raise ConfigError(
-            "[deliver] target = nats needs the NATS client: pip install 'sei-watch[nats]'"
-        ) from exc
-    return nats
-
-
-async def connect(settings: NatsSettings) -> Any:
-    """A connection that reconnects for ever; credentials from the files the config names."""
-    nats = _nats()
-    options: dict[str, Any] = {
-        "servers": settings.server_list(),
-        "connect_timeout": settings.publish_timeout,
-        "max_reconnect_attempts": -1,
-        "reconnect_time_wait": 1,
-        "allow_reconnect": True,
-    }
-    if settings.creds_file:
-        options["user_credentials"] = settings.creds_file
-    if settings.nkey_file:
-        options["nkeys_seed"] = settings.nkey_file
-    try:
-        return await nats.connect(**options)
-    except Exception as exc:  # nats-py raises its own and OSError kinds alike
-        raise DeliveryError(f"cannot reach NATS at {settings.servers}: {exc!r}") from exc
+_UUID = re.compile(
+    r"\A[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z"
+)
 
 
 async def ensure_streams(js: Any, settings: NatsSettings) -> list[str]:
@@ -87,6 +71,7 @@ async def ensure_streams(js: Any, settings: NatsSettings) -> list[str]:
             storage=StorageType.FILE,
             num_replicas=settings.replicas,
             max_age=30 * 86400,
+            max_bytes=settings.dead_max_bytes,  # junk must never fill the store agents need
             discard=DiscardPolicy.OLD,
         ),
     ]
@@ -103,9 +88,52 @@ async def ensure_streams(js: Any, settings: NatsSettings) -> list[str]:
     return done
 
 
+def consumer_config(relay: RelaySettings, subject_prefix: str) -> Any:
+    """The relays' one durable pull consumer, as the settings want it."""
+    from nats.js.api import AckPolicy, ConsumerConfig  # noqa: PLC0415
+
+    return ConsumerConfig(
+        durable_name=relay.durable,
+        filter_subject=f"{subject_prefix}.>",
+        ack_policy=AckPolicy.EXPLICIT,
+        ack_wait=relay.ack_wait,
+        max_deliver=-1,
+        max_ack_pending=relay.max_ack_pending,
+    )
+
+
+def consumer_drift(live: Any, relay: RelaySettings) -> list[str]:
+    """What the live consumer has that the settings do not: `relay --init` brings it in line."""
+    drift = []
+    if live.ack_wait is not None and abs(float(live.ack_wait) - relay.ack_wait) > 0.5:
+        drift.append(f"ack_wait {live.ack_wait:g} s, the settings say {relay.ack_wait:g}")
+    if live.max_ack_pending not in (None, relay.max_ack_pending):
+        drift.append(
+            f"max_ack_pending {live.max_ack_pending}, the settings say {relay.max_ack_pending}"
+        )
+    return drift
+
+
+async def ensure_consumer(js: Any, settings: NatsSettings, relay: RelaySettings) -> str:
+    """Create the relays' consumer, or update it to the settings (`relay --init`)."""
+    config = consumer_config(relay, settings.subject_prefix)
+    try:
+        await js.consumer_info(settings.stream, relay.durable)
+    except Exception:  # not found: create it
+        await js.add_consumer(settings.stream, config)
+        return f"created consumer {relay.durable}"
+    # nats-py's add_consumer with a durable's name is JetStream's create-or-update.
+    await js.add_consumer(settings.stream, config)
+    return f"updated consumer {relay.durable}"
+
+
 def subject_for(settings: NatsSettings, payload: dict[str, Any]) -> str:
-    guid = str(payload.get("instance_guid") or "unknown").replace(".", "_")
-    return f"{settings.subject_prefix}.{guid}"
+    """`<prefix>.<instance_guid>`; a GUID that is not a UUID (a `*`, `>` or space would make
+    an invalid or wildcard subject) is refused for good."""
+    guid = str(payload.get("instance_guid") or "")
+    if not _UUID.match(guid):
+        raise ValueError(f"instance_guid {guid!r} is not a UUID: no subject can carry it")
+    return f"{settings.subject_prefix}.{guid.lower()}"
 
 
 def message_id(payload: dict[str, Any], body: bytes) -> str:
@@ -121,12 +149,13 @@ class NatsPublisher:
 
     def __init__(self, settings: NatsSettings) -> None:
         self.settings = settings
-        self.base = settings.servers
+        self.base = settings.shown()
         self.deadline = settings.publish_timeout * 2
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._nc: Any = None
         self._lock = threading.Lock()
+        self._denied: list[str] = []  # the server's permission refusals, newest last
 
     def __repr__(self) -> str:
         return f"NatsPublisher({self.base!r})"
@@ -139,13 +168,30 @@ class NatsPublisher:
                     target=self._loop.run_forever, name="nats-io", daemon=True
                 )
                 self._thread.start()
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        try:
+            return future.result(timeout)
+        except BaseException:
+            future.cancel()  # a connect still trying must not finish later, as a second one
+            raise
+
+    def _refused(self, text: str) -> None:
+        self._denied = [*self._denied[-9:], text]
+
+    async def _connection(self) -> Any:
+        if self._nc is None or self._nc.is_closed:
+            nc = await connect(self.settings, on_error=self._refused)
+            if self._nc is not None and not self._nc.is_closed:  # another call won the race
+                await nc.close()
+            else:
+                self._nc = nc
+        return self._nc
 
     async def _publish(self, subject: str, body: bytes, msg_id: str) -> Any:
-        if self._nc is None or self._nc.is_closed:
-            self._nc = await connect(self.settings)
-        js = self._nc.jetstream()
-        return await js.publish(
+        nc = await self._connection()
+        if len(body) > nc.max_payload:
+            raise _TooLarge(len(body), nc.max_payload)
+        return await nc.jetstream().publish(
             subject,
             body,
             timeout=self.settings.publish_timeout,
@@ -154,20 +200,31 @@ class NatsPublisher:
         )
 
     def post_run(self, body: bytes, **_: Any) -> Outcome:
-        """Publish one payload; `delivered` only once JetStream stored it."""
+        """Publish one payload; `delivered` only once JetStream stored it. What can never be
+        published (too large, no valid subject, refused by the server's permissions) is dead
+        at once with the reason: the job's later builds are not held behind it."""
         try:
             payload = json.loads(body)
-        except ValueError:
-            return Outcome(kind="dead", status=None, message="the row is not a JSON payload")
-        subject = subject_for(self.settings, payload)
+            subject = subject_for(self.settings, payload)
+        except (ValueError, AttributeError) as exc:
+            return Outcome(kind="dead", status=None, message=f"not publishable: {exc}"[:500])
+        self._denied.clear()
         try:
             ack = self._run(
                 self._publish(subject, body, message_id(payload, body)), self.deadline + 5
             )
         except ConfigError as exc:  # nats-py not installed: a person must act; nothing is lost
             return Outcome(kind="hold", status=None, message=str(exc))
+        except _TooLarge as exc:
+            return Outcome(kind="dead", status=None, message=str(exc))
         except Exception as exc:  # a timeout, no stream yet, a server gone: try again later
-            return Outcome(kind="retry", status=None, message=f"NATS publish: {exc!r}"[:500])
+            denied = [d for d in self._denied if subject in d]
+            if denied:
+                return Outcome(
+                    kind="dead", status=None, message=f"NATS refused the publish: {denied[-1]}"
+                )
+            why = redact_text(f"NATS publish: {exc!r}", self.settings)
+            return Outcome(kind="retry", status=None, message=why[:500])
         dup = " (a duplicate: stored before)" if ack.duplicate else ""
         return Outcome(
             kind="delivered", status=None, message=f"stream {ack.stream} seq {ack.seq}{dup}"
@@ -188,3 +245,11 @@ class NatsPublisher:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._loop = self._nc = None
+
+
+class _TooLarge(Exception):
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(
+            f"the payload is {size:,} bytes, over the NATS server's max_payload of {limit:,}: "
+            "raise max_payload on the servers, or send this build straight to SEI"
+        )
