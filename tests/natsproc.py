@@ -37,8 +37,17 @@ def _wait_port(port: int, timeout: float = 10.0) -> None:
 class NatsNode:
     """One nats-server with JetStream, its store in `store`; `routes` make it a cluster node."""
 
-    def __init__(self, name: str, store: Path, *, cluster: list[int] | None = None, index: int = 0):
+    def __init__(
+        self,
+        name: str,
+        store: Path,
+        *,
+        cluster: list[int] | None = None,
+        index: int = 0,
+        config: str | None = None,
+    ):
         self.name, self.store = name, store
+        self.config = config  # nats-server config text (authorization), beside the flags
         self.port = free_port()
         self.cluster, self.index = cluster, index
         self.proc: subprocess.Popen[bytes] | None = None
@@ -53,6 +62,10 @@ class NatsNode:
         self.store.mkdir(parents=True, exist_ok=True)
         cmd = [NATS_SERVER, "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.store)]
         cmd += ["-n", self.name]
+        if self.config is not None:
+            conf = self.store.with_suffix(".conf")
+            conf.write_text(self.config)
+            cmd += ["-c", str(conf)]
         if self.cluster is not None:
             me = self.cluster[self.index]
             routes = ",".join(f"nats://127.0.0.1:{p}" for p in self.cluster if p != me)
@@ -77,9 +90,11 @@ class NatsNode:
                 self.proc.kill()
 
 
-def cluster(tmp: Path, size: int = 3) -> list[NatsNode]:
+def cluster(tmp: Path, size: int = 3, config: str | None = None) -> list[NatsNode]:
     ports = [free_port() for _ in range(size)]
-    nodes = [NatsNode(f"n{i}", tmp / f"n{i}", cluster=ports, index=i) for i in range(size)]
+    nodes = [
+        NatsNode(f"n{i}", tmp / f"n{i}", cluster=ports, index=i, config=config) for i in range(size)
+    ]
     for node in nodes:
         node.start()
     return nodes

@@ -112,6 +112,7 @@ class Relay:
                 servers=nats.shown(),
                 action="give each agent and relay its own credentials (docs/fleet.md)",
             )
+        log.info("relay.connecting", servers=nats.shown(), stream=nats.stream)
         nc = await self._until_stopped(connect(nats, on_error=self.state.refused))
         if nc is None:
             return

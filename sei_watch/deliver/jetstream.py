@@ -23,7 +23,7 @@ from sei_watch.errors import ConfigError
 
 from .client import Outcome
 from .multipart import Attachment
-from .natsconn import connect, redact_text
+from .natsconn import AUTHORIZATION, connect, redact_text
 
 __all__ = [
     "NatsPublisher",
@@ -218,6 +218,11 @@ class NatsPublisher:
         except _TooLarge as exc:
             return Outcome(kind="dead", status=None, message=str(exc))
         except Exception as exc:  # a timeout, no stream yet, a server gone: try again later
+            refused = [d for d in self._denied if AUTHORIZATION in d.lower()]
+            if refused:  # this client's credentials: a person must act; nothing is lost
+                return Outcome(
+                    kind="hold", status=None, message=f"NATS refused this agent: {refused[-1]}"
+                )
             denied = [d for d in self._denied if subject in d]
             if denied:
                 return Outcome(

@@ -13,7 +13,7 @@ from sei_watch.config.fleet import redact_url
 from sei_watch.errors import ConfigError, DeliveryError
 from sei_watch.logs import get_logger
 
-__all__ = ["PERMISSION", "connect", "redact_text"]
+__all__ = ["AUTHORIZATION", "PERMISSION", "connect", "redact_text"]
 
 log = get_logger("sei_watch.nats")
 
@@ -29,6 +29,7 @@ def _nats() -> Any:
 
 
 PERMISSION = "permissions violation"
+AUTHORIZATION = "authorization violation"
 
 
 async def connect(settings: NatsSettings, *, on_error: Callable[[str], None] | None = None) -> Any:
@@ -91,8 +92,10 @@ def _callbacks(settings: NatsSettings, on_error: Callable[[str], None] | None) -
 
     async def error_cb(exc: Exception) -> None:
         text = redact_text(str(exc) or repr(exc), settings)
-        if PERMISSION in text.lower():
-            log.error("nats.permission_denied", error=text, action="fix the server's permissions")
+        low = text.lower()
+        if PERMISSION in low or AUTHORIZATION in low:
+            what = "permission_denied" if PERMISSION in low else "auth_failed"
+            log.error(f"nats.{what}", error=text, action="fix the server's users or this client's")
             if on_error is not None:
                 on_error(text)
         else:

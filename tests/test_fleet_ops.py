@@ -1,0 +1,174 @@
+"""The fleet as operators run it, on a real nats-server: what can never be published is dead
+at once, a slow SEI is no duplicate, the consumer follows the settings, a relay stops when
+told, and no password in a server URL is ever shown or stored."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sei_watch.config import load_settings
+from sei_watch.daemon import init_streams
+from sei_watch.deliver import connect, make_sender, open_outbox
+
+from .daemonproc import wait_for
+from .natsproc import NatsNode, free_port, needs_nats
+from .sei_server import StandIn
+from .test_fleet import GUID, KEY, agent_settings, payload, relay_settings, run_relay
+
+pytestmark = needs_nats
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Any:
+    n = NatsNode("n0", tmp_path / "nats").start()
+    yield n
+    n.stop()
+
+
+def _rows_after(settings: Any, payloads: list[dict[str, Any]], steps: int) -> list[Any]:
+    box = open_outbox(settings)
+    for p in payloads:
+        box.enqueue(p)
+    sender = make_sender(settings, box, {})
+    try:
+        for _ in range(steps):
+            sender.step()
+        return box.rows()
+    finally:
+        sender.client.close()
+        box.close()
+
+
+def test_a_payload_over_max_payload_is_dead_and_the_next_build_goes(
+    tmp_path: Path, node: NatsNode
+) -> None:
+    """A 1.5 MiB payload (over the server's 1 MiB max_payload) is dead at its first attempt
+    with the reason; the job's next build is delivered in the next send cycle. Before, the
+    big one was retried for ever and every later build of the job waited behind it."""
+    agent = agent_settings(tmp_path, node.url)
+    init_streams(agent)
+    big = {**payload("api", 1), "job_normalized_full_name": "x" * (1536 << 10)}
+    rows = _rows_after(agent, [big, payload("api", 2)], steps=2)
+    assert [r.state for r in rows] == ["dead", "delivered"]
+    assert "max_payload" in (rows[0].last_error or "")
+
+
+def test_a_guid_that_is_not_a_uuid_is_dead_not_an_invalid_subject(
+    tmp_path: Path, node: NatsNode
+) -> None:
+    """An instance GUID with `*`, `>` or a space would be a wildcard or an invalid subject:
+    the row is dead with the reason at once, and the next build goes."""
+    agent = agent_settings(tmp_path, node.url)
+    init_streams(agent)
+    bad = {**payload("api", 1), "instance_guid": "team a > b"}
+    rows = _rows_after(agent, [bad, payload("api", 2)], steps=2)
+    assert [r.state for r in rows] == ["dead", "delivered"]
+    assert "not a UUID" in (rows[0].last_error or "")
+
+
+def test_a_post_slower_than_ack_wait_is_not_sent_twice(tmp_path: Path, node: NatsNode) -> None:
+    """SEI answering after 5 s with ack_wait at 2 s and two POSTs in flight: the relay keeps
+    the message alive while it posts, so JetStream does not hand it to the second worker."""
+    sei = StandIn(KEY, instances={GUID: "fleet"}, slow_seconds=5.0).start()
+    try:
+        cfg = relay_settings(
+            tmp_path, node.url, sei, extra="[relay]\nack_wait = 2.0\nin_flight = 2\n"
+        )
+        cfg.write_text(cfg.read_text().replace("read_timeout = 2.0", "read_timeout = 10.0"))
+        init_streams(load_settings(cfg, {}))
+        sei.script.append("slow")
+        rows = _rows_after(agent_settings(tmp_path, node.url), [payload("api", 1)], steps=1)
+        assert rows[0].state == "delivered"
+        relay, thread = run_relay(cfg)
+        wait_for(lambda: len(sei.store.runs) == 1, 30, "stored")
+        time.sleep(3)  # past another ack_wait: a redelivery would post again now
+        relay.stop.set()
+        thread.join(10)
+        assert sei.requests == 1
+        assert sei.duplicates == 0
+    finally:
+        sei.stop()
+
+
+def test_relay_init_applies_the_consumer_settings_and_a_relay_warns_on_drift(
+    tmp_path: Path, node: NatsNode, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`relay --init` creates the consumer with ack_wait and max_ack_pending from the
+    settings and updates it when they change; a relay started with settings the live consumer
+    does not have says so. Before, nats-py bound to the existing durable and a new ack_wait
+    never took effect."""
+    sei = StandIn(KEY, instances={GUID: "fleet"}).start()
+    try:
+        old = relay_settings(tmp_path, node.url, sei, extra="[relay]\nack_wait = 30.0\n")
+        init_streams(load_settings(old, {}))
+        assert _consumer(node.url) == (30.0, 4)
+        new = relay_settings(
+            tmp_path, node.url, sei, extra="[relay]\nack_wait = 12.0\nin_flight = 2\n"
+        )
+        relay, thread = run_relay(new)
+        wait_for(lambda: relay.lag is not None, 10, "the relay pulling")
+        relay.stop.set()
+        thread.join(10)
+        out = capsys.readouterr().out
+        assert "relay.consumer_drift" in out
+        assert "ack_wait 30 s, the settings say 12" in out
+        init_streams(load_settings(new, {}))
+        assert _consumer(node.url) == (12.0, 2)
+    finally:
+        sei.stop()
+
+
+def _consumer(servers: str) -> tuple[float, int]:
+    async def ask() -> tuple[float, int]:
+        nc = await connect(load_settings(None, {"SEI_WATCH_NATS_SERVERS": servers}).nats)
+        try:
+            info = await nc.jetstream().consumer_info("SEI_PAYLOADS", "sei-relay")
+            return float(info.config.ack_wait), int(info.config.max_ack_pending)
+        finally:
+            await nc.close()
+
+    return asyncio.run(ask())
+
+
+def test_a_relay_cut_off_from_nats_stops_on_sigterm_and_hides_the_password(
+    tmp_path: Path,
+) -> None:
+    """`sei-watch relay` with no NATS to reach exits within 5 s of SIGTERM (it was still
+    alive 10 s later), its log is JSON lines, and the password in the server URL appears
+    nowhere in what it printed."""
+    sei = StandIn(KEY, instances={GUID: "fleet"}).start()
+    try:
+        url = f"nats://relay:hunter2secret@127.0.0.1:{free_port()}"
+        cfg = tmp_path / "relay.toml"
+        cfg.write_text(
+            f'[sei]\nurl = "{sei.url}"\n[nats]\nservers = ["{url}"]\n'
+            f'[state]\ndir = "{tmp_path / "state"}"\n'
+        )
+        env = {**os.environ, "SEI_API_KEY": KEY}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sei_watch", "--log-format", "json", "relay", "--config",
+             str(cfg)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+        time.sleep(3)
+        proc.send_signal(signal.SIGTERM)
+        t0 = time.monotonic()
+        out, _ = proc.communicate(timeout=20)
+        assert time.monotonic() - t0 < 5, "not stopped within 5 s of SIGTERM"
+        text = out.decode()
+        assert "hunter2secret" not in text
+        assert "@127.0.0.1" in text  # the server named, its userinfo masked
+        lines = [line for line in text.splitlines() if line.strip()]
+        assert lines
+        assert all(line.lstrip().startswith(("{", "<")) for line in lines), text[-500:]
+    finally:
+        sei.stop()
