@@ -2,12 +2,15 @@
 through 3 relays under Harness' limit of 1,000 requests per key per minute.
 
     python bench/fleet.py [--agents 200] [--builds 50] [--relays 3] [--window 6]
+                          [--latency 0.3] [--in-flight 4]
 
 Real processes: a nats-server with JetStream, 3 `sei-watch relay` processes, the stand-in with
 its Harness-style limit (429 past `limit` requests in any window). The window is shortened
 (6 s stands for the minute, 10x faster) so the run takes a minute; the drain time is reported
 as measured and scaled back to a real minute. It reports the drain time, the stream's peak
-size, requests over the limit, and the relays' CPU per 1,000 payloads.
+size, requests over the limit, and the relays' CPU per 1,000 payloads. `--latency` makes the
+stand-in answer each POST after that many real seconds, as a real SEI does, scaled like the
+window (0.3 s is 0.03 s at a 6 s window); `--in-flight` is each relay's `[relay] in_flight`.
 """
 
 from __future__ import annotations
@@ -63,6 +66,8 @@ def main() -> None:
     ap.add_argument("--builds", type=int, default=50)
     ap.add_argument("--relays", type=int, default=3)
     ap.add_argument("--window", type=float, default=6.0, help="seconds standing for a minute")
+    ap.add_argument("--latency", type=float, default=0.0, help="seconds SEI takes per POST")
+    ap.add_argument("--in-flight", type=int, default=4, help="POSTs at once per relay")
     args = ap.parse_args()
     if NATS_SERVER is None:
         raise SystemExit("nats-server is not installed (apt-get install nats-server)")
@@ -70,14 +75,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_s:
         tmp = Path(tmp_s)
         node = NatsNode("n0", tmp / "nats").start()
-        sei = StandIn(KEY, instances={GUID: "fleet"}, limit=1000, limit_window=args.window)
+        sei = StandIn(
+            KEY,
+            instances={GUID: "fleet"},
+            limit=1000,
+            limit_window=args.window,
+            latency=args.latency * args.window / 60.0,
+        )
         sei.start()
         cfg = relay_settings(
             tmp,
             node.url,
             sei,
             budget=1000 - args.relays,  # one in flight per relay to spare
-            extra=f"[relay]\ninstances = {args.relays}\nwindow = {args.window}\n",
+            extra=f"[relay]\ninstances = {args.relays}\nwindow = {args.window}\n"
+            f"in_flight = {args.in_flight}\n",
             nats="max_bytes = 4294967296\n",
         )
         init_streams(load_settings(cfg, {}))
@@ -130,6 +142,10 @@ def main() -> None:
     print(f"| stored by the stand-in | {len(sei.store.runs):,} runs, {sei.duplicates} duplicates |")
     print(f"| requests over the limit (429s) | {sei.over_limit} |")
     print(f"| relay CPU per 1,000 payloads | {cpu / total * 1000:.2f} s |")
+    print(
+        f"| SEI latency, POSTs at once | {args.latency:g} s per POST, in_flight {args.in_flight}"
+        f" per relay, at most {sei.max_in_flight} seen at once |"
+    )
 
 
 if __name__ == "__main__":

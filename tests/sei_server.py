@@ -57,6 +57,7 @@ class StandIn(ThreadingHTTPServer):
         limit_window: float = 60.0,
         admin: bool = True,
         large_every: float = 10.0,
+        latency: float = 0.0,
     ) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         # The multipart endpoint needs a key with the ADMIN role; /v1/custom-cicd does not.
@@ -67,6 +68,8 @@ class StandIn(ThreadingHTTPServer):
         # Retry-After, counted in `over_limit`.
         self.limit, self.limit_window, self.over_limit = limit, limit_window, 0
         self.api_key = api_key
+        self.latency = latency  # seconds before every answer: SEI is not a 1 ms loopback
+        self.in_flight = self.max_in_flight = 0  # requests being answered at once
         self.script: deque[str] = deque()  # forced answers for the next requests
         self.fault_rate = fault_rate
         self.fault_kinds = faults
@@ -153,6 +156,8 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _send(self, status: int, doc: Any, headers: dict[str, str] | None = None) -> None:
+        if self.server.latency:  # counted on arrival (as a gateway's limit is), answered later
+            time.sleep(self.server.latency)
         body = json.dumps(doc).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -169,6 +174,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     def do_POST(self) -> None:
+        srv = self.server
+        with srv.lock:
+            srv.in_flight += 1
+            srv.max_in_flight = max(srv.max_in_flight, srv.in_flight)
+        try:
+            self._post()
+        finally:
+            with srv.lock:
+                srv.in_flight -= 1
+
+    def _post(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
         raw = self.rfile.read(length)
         srv = self.server

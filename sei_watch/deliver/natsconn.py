@@ -102,7 +102,7 @@ def _callbacks(settings: NatsSettings, on_error: Callable[[str], None] | None) -
             log.warning("nats.error", error=text[:300])
 
     async def disconnected_cb() -> None:
-        log.warning("nats.disconnected", servers=settings.shown())
+        log.info("nats.disconnected", servers=settings.shown())  # also on a deliberate close
 
     async def reconnected_cb() -> None:
         log.info("nats.reconnected", servers=settings.shown())
