@@ -20,6 +20,8 @@ HEAVY = (
     "sqlite3",
     "importlib.metadata",
     "sei_watch_parsers",
+    "sei_watch.payload.trace",  # the trace output, imported only when it is on
+    "sei_watch.deliver.otlp",
 )
 
 

@@ -66,6 +66,30 @@ def _keep(args: argparse.Namespace, report: Report) -> tuple[Path, str]:
     return path, hint
 
 
+def _send_traces(io: Io, settings: Settings) -> None:
+    import threading  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    from sei_watch.deliver.otlp import TRACES_FILE, TraceBox, TraceSender  # noqa: PLC0415
+
+    try:
+        sender = TraceSender(settings.otel, settings.state_dir / TRACES_FILE, threading.Event())
+        box = TraceBox(settings.state_dir / TRACES_FILE)
+        try:
+            sent = sender.flush(box, until=time.monotonic() + min(settings.otel.timeout, 10.0))
+            left = sum(box.counts().values())
+        finally:
+            box.close()
+            sender.session.close()
+    except Exception as exc:  # the trace output costs nothing else
+        io.stderr.write(f"sei-watch: the trace was not sent: {visible(repr(exc))[:200]}\n")
+        return
+    if left:
+        io.stderr.write(f"sei-watch: the trace is queued ({left} waiting), not yet sent\n")
+    elif sent:
+        io.stderr.write("sei-watch: the trace was sent to the OTLP endpoint\n")
+
+
 def post(
     io: Io, settings: Settings, report: Report, state: BuildState | None, args: argparse.Namespace
 ) -> ExitStatus:
@@ -120,6 +144,8 @@ def _post(
         connect_timeout=min(settings.sei.connect_timeout, args.timeout),
     )
     sent = deliver_one(io, replace(settings, sei=sei), key, args.timeout)
+    if settings.otel.enabled:  # after SEI, within its own bound: never the job's exit status
+        _send_traces(io, settings)
     if sent == ExitStatus.NOT_DELIVERED:
         _, hint = _keep(args, report)
         io.stderr.write(f"sei-watch: not delivered within {args.timeout:g} s; {hint}\n")

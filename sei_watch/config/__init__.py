@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from .check import Finding, check_file
     from .fleet import NatsSettings, RelaySettings
     from .model import DEFAULT_EXCLUDE, Settings
+    from .otel import OtelSettings
     from .settings import DEFAULT_CONFIGS, check_trusted, coerce_field, find_config, load_settings
     from .watches import WatchSpec
 else:
@@ -23,6 +24,7 @@ else:
             "DEFAULT_CONFIGS": "settings",
             "NatsSettings": "fleet",
             "RelaySettings": "fleet",
+            "OtelSettings": "otel",
             "DEFAULT_EXCLUDE": "model",
             "Settings": "model",
             "check_trusted": "settings",
@@ -38,6 +40,7 @@ __all__ = [
     "DEFAULT_EXCLUDE",
     "Finding",
     "NatsSettings",
+    "OtelSettings",
     "RelaySettings",
     "Settings",
     "WatchSpec",

@@ -11,6 +11,7 @@ from typing import Any
 from sei_watch.plugins import DEFAULT_MAX_BYTES, ParserSettings
 
 from .fleet import NatsSettings, RelaySettings
+from .otel import OtelSettings
 from .watches import WatchSpec
 
 __all__ = ["DEFAULT_EXCLUDE", "DaemonSettings", "OutboxSettings", "SeiSettings", "Settings"]
@@ -80,4 +81,5 @@ class Settings:
     target: str = "sei"  # [deliver] target: "nats" publishes to the fleet relay instead
     nats: NatsSettings = field(default_factory=NatsSettings)
     relay: RelaySettings = field(default_factory=RelaySettings)
+    otel: OtelSettings = field(default_factory=OtelSettings)  # [otel]: traces, off by default
     source: str = "(defaults)"

@@ -14,6 +14,7 @@ from sei_watch.schema import FIELD_TYPES
 
 from .fleet import FLEET_SCALARS, TARGETS, NatsSettings, RelaySettings
 from .model import DEFAULT_EXCLUDE, DaemonSettings, OutboxSettings, SeiSettings, Settings
+from .otel import OTEL_SCALARS, otel_settings
 from .watches import check_roots, parse_watches
 
 __all__ = [
@@ -44,6 +45,7 @@ SECTIONS = {
     "deliver",
     "nats",
     "relay",
+    "otel",
 }
 IDENTITY_MODES = ("per-branch", "plain")  # [assemble] identity: see context/identity.py
 _KEYS = {
@@ -74,6 +76,7 @@ SCALARS: dict[str, dict[str, type]] = {
     "log": {"level": str},
     "metrics": {"listen": str, "stale_after": float},
     **FLEET_SCALARS,
+    **OTEL_SCALARS,
 }
 
 
@@ -318,6 +321,7 @@ def settings_from(data: Mapping[str, Any], where: str, environ: Mapping[str, str
         target=target,
         nats=NatsSettings(**_scalars(data, "nats", where, environ)),
         relay=RelaySettings(**_scalars(data, "relay", where, environ)),
+        otel=otel_settings(_scalars(data, "otel", where, environ), environ),
         sei=SeiSettings(**sei),
         state_dir=state_dir,
         outbox=OutboxSettings(**_scalars(data, "outbox", where, environ)),

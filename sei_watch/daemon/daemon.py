@@ -102,6 +102,8 @@ class Daemon:
         for n in range(settings.daemon.workers):
             self._spawn(f"worker-{n}", self._worker)
         self._spawn("sender", self._sender_loop)
+        if settings.otel.enabled:  # the trace output: its own thread, never in SEI's way
+            self._spawn("traces", self._trace_loop)
         return watcher, events, Notifier(self.environ)
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
@@ -117,6 +119,18 @@ class Daemon:
             except Exception:  # a bug in delivery must not end delivery for good
                 log.exception("sender.crashed", action="restarting the sender loop")
                 self.stop.wait(1.0)
+
+    def _trace_loop(self) -> None:
+        from sei_watch.deliver.otlp import TRACES_FILE, TraceSender  # noqa: PLC0415
+
+        settings = self.live.settings if self.live is not None else None
+        assert settings is not None
+        while not self.stop.is_set():
+            try:
+                TraceSender(settings.otel, settings.state_dir / TRACES_FILE, self.stop).run()
+            except Exception:  # a bug in the trace output must never end it, or the daemon
+                log.exception("traces.crashed", action="restarting the trace sender")
+                self.stop.wait(5.0)
 
     def run(self) -> int:
         """Run until SIGTERM/SIGINT; return the exit status."""
