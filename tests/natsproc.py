@@ -48,6 +48,7 @@ class NatsNode:
     ):
         self.name, self.store = name, store
         self.config = config  # nats-server config text (authorization), beside the flags
+        self.monitor = free_port()  # /connz: the connections the server holds
         self.port = free_port()
         self.cluster, self.index = cluster, index
         self.proc: subprocess.Popen[bytes] | None = None
@@ -61,7 +62,7 @@ class NatsNode:
         assert NATS_SERVER is not None
         self.store.mkdir(parents=True, exist_ok=True)
         cmd = [NATS_SERVER, "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.store)]
-        cmd += ["-n", self.name]
+        cmd += ["-n", self.name, "-m", str(self.monitor)]
         if self.config is not None:
             conf = self.store.with_suffix(".conf")
             conf.write_text(self.config)
@@ -75,6 +76,15 @@ class NatsNode:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
         _wait_port(self.port)
         return self
+
+    def connections(self) -> int:
+        """How many client connections the server holds now."""
+        import json
+        import urllib.request
+
+        url = f"http://127.0.0.1:{self.monitor}/connz"
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return int(json.load(resp)["num_connections"])
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -172,3 +172,67 @@ def test_a_relay_cut_off_from_nats_stops_on_sigterm_and_hides_the_password(
         assert all(line.lstrip().startswith(("{", "<")) for line in lines), text[-500:]
     finally:
         sei.stop()
+
+
+def test_failures_in_a_row_open_the_breaker_and_a_revoked_key_holds(
+    tmp_path: Path, node: NatsNode
+) -> None:
+    """Three 503s in a row open the breaker: no request for its pause, then the payload is
+    posted; a 401 (the key revoked) holds the relay: /healthz says why, and it asks SEI
+    nothing more until its probe. Before, a relay cycled the backlog at full budget against
+    a failing SEI."""
+    sei = StandIn(KEY, instances={GUID: "fleet"}, retry_after=None).start()
+    try:
+        cfg = relay_settings(
+            tmp_path, node.url, sei,
+            extra="[relay]\nbreaker_failures = 3\nbreaker_pause = 3.0\nin_flight = 1\n",
+        )  # fmt: skip
+        cfg.write_text(cfg.read_text().replace("backoff_cap = 0.5", "backoff_cap = 0.1"))
+        init_streams(load_settings(cfg, {}))
+        sei.script.extend(["503", "503", "503"])
+        _rows_after(agent_settings(tmp_path, node.url), [payload("api", 1)], steps=1)
+        relay, thread = run_relay(cfg)
+        wait_for(lambda: sei.requests == 3, 20, "three 503s")
+        time.sleep(1.5)
+        assert sei.requests == 3  # the breaker is open: SEI is left alone
+        assert relay.metrics.value("relay_breaker_opened_total") == 1
+        wait_for(lambda: len(sei.store.runs) == 1, 20, "posted once the pause ended")
+        sei.script.append("401")
+        _rows_after(agent_settings(tmp_path, node.url), [payload("api", 2)], steps=1)
+        wait_for(lambda: relay.state.hold is not None, 20, "held on the 401")
+        healthy, why = relay.state.health(stopping=False)
+        assert not healthy
+        assert "401" in why
+        before = sei.requests
+        time.sleep(1.5)
+        assert sei.requests == before
+        relay.stop.set()
+        thread.join(10)
+    finally:
+        sei.stop()
+
+
+def test_publishes_timing_out_while_nats_is_down_leave_one_connection(tmp_path: Path) -> None:
+    """Two publishes that time out while NATS is down, then NATS back: the next publish is
+    delivered and the server holds one connection from the agent. Before, each timed-out
+    publish's connect went on trying and each came back as a connection of its own."""
+    import json
+
+    from sei_watch.deliver.jetstream import NatsPublisher
+
+    node = NatsNode("late", tmp_path / "nats")
+    settings = load_settings(
+        None, {"SEI_WATCH_NATS_SERVERS": node.url, "SEI_WATCH_NATS_PUBLISH_TIMEOUT": "0.5"}
+    ).nats
+    pub = NatsPublisher(settings)
+    body = json.dumps(payload("api", 1)).encode()
+    try:
+        assert [pub.post_run(body).kind for _ in range(2)] == ["retry", "retry"]
+        node.start()
+        init_streams(agent_settings(tmp_path, node.url))
+        wait_for(lambda: pub.post_run(body).kind == "delivered", 30, "delivered once back")
+        time.sleep(2)  # a connect left running would have reconnected by now
+        assert node.connections() == 1
+    finally:
+        pub.close()
+        node.stop()
