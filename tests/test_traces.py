@@ -259,3 +259,36 @@ def test_the_daemon_sends_traces_beside_sei_and_keeps_them_while_the_receiver_is
         d.stop()
         if recv is not None:
             recv.stop()
+
+
+def test_the_relay_sends_the_traces_of_the_runs_sei_accepted(tmp_path: Path) -> None:
+    """In the fleet the relay emits the traces: two payloads posted through NATS reach SEI,
+    and their traces the receiver, as two BUILD roots in two traces."""
+    from .daemonproc import wait_for
+    from .natsproc import NATS_SERVER, NatsNode
+    from .test_fleet import KEY, agent_settings, payload, publish_all, relay_settings, run_relay
+
+    if NATS_SERVER is None:
+        pytest.skip("nats-server is not installed")
+    from sei_watch.daemon import init_streams
+
+    node = NatsNode("n0", tmp_path / "nats").start()
+    fleet_guid = "89d2491c-764a-4f77-93d9-18e8e372b795"
+    sei = StandIn(KEY, instances={fleet_guid: "fleet"}).start()
+    recv = Receiver().start()
+    try:
+        cfg = relay_settings(tmp_path, node.url, sei, extra=f'[otel]\nendpoint = "{recv.url}"\n')
+        init_streams(load_settings(cfg, {}))
+        publish_all(agent_settings(tmp_path, node.url), [payload("api", 1), payload("api", 2)])
+        relay, thread = run_relay(cfg)
+        wait_for(lambda: len(sei.store.runs) == 2, 30, "both runs at SEI")
+        wait_for(lambda: len(recv.spans()) >= 2, 30, "both traces at the receiver")
+        relay.stop.set()
+        thread.join(10)
+        roots = [s for s in recv.spans() if s.name == "BUILD api"]
+        assert len({s.trace_id for s in roots}) == 2
+        assert recv.rejected == []
+    finally:
+        recv.stop()
+        sei.stop()
+        node.stop()

@@ -35,7 +35,7 @@ from sei_watch.logs import get_logger, register_secret
 from sei_watch.validation import validate
 
 from .metrics import Metrics, MetricsServer
-from .relay_state import RelayState, dead_headers
+from .relay_state import RelayState, RelayTraces, dead_headers
 
 __all__ = ["Relay", "check_payload"]
 
@@ -80,6 +80,7 @@ class Relay:
         self.state = RelayState(settings, self.metrics)
         self._next_slot = 0.0
         self._pool = ThreadPoolExecutor(max(settings.relay.in_flight, 1), "relay-post")
+        self._traces = RelayTraces(settings, self.stop) if settings.otel.enabled else None
 
     @property
     def lag(self) -> int | None:
@@ -95,6 +96,8 @@ class Relay:
                 ready=lambda: (self.state.lag is not None, f"stream lag {self.state.lag}"),
             )
             self.metrics.gauges = self.state.gauges
+        if self._traces is not None:
+            self._traces.start()
         try:
             asyncio.run(self._main())
         finally:
@@ -237,6 +240,8 @@ class Relay:
             await msg.ack_sync()
             self.metrics.inc("payloads_delivered_total")
             log.info("payload.sent", **fields)
+            if self._traces is not None:
+                self._traces.queue(msg.data)
             return
         if outcome.kind == "dead":
             await self._dead(js, msg, outcome.status, outcome.message)
