@@ -154,3 +154,62 @@ def test_an_agent_with_no_rights_on_the_server_is_not_let_in(tmp_path: Path, sec
     assert row.attempts == 0
     assert "authorization violation" in (row.last_error or "").lower()
     assert stranger.seed_file.read_text().strip() not in (row.last_error or "")
+
+
+def _certs(tmp: Path) -> dict[str, Path]:
+    """A CA, a server certificate for 127.0.0.1 and a client certificate, made by openssl."""
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    d = {n: tmp / n for n in ("ca.key", "ca.pem", "srv.key", "srv.pem", "cli.key", "cli.pem")}
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(d["ca.key"]), "-out",
+        str(d["ca.pem"]), "-days", "2", "-subj", "/CN=sei-test-ca")  # fmt: skip
+    ext = tmp / "san.ext"
+    ext.write_text("subjectAltName=IP:127.0.0.1\n")
+    for who, cn in (("srv", "127.0.0.1"), ("cli", "agent-a")):
+        csr = tmp / f"{who}.csr"
+        run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(d[f"{who}.key"]), "-out",
+            str(csr), "-subj", f"/CN={cn}")  # fmt: skip
+        run("x509", "-req", "-in", str(csr), "-CA", str(d["ca.pem"]), "-CAkey",
+            str(d["ca.key"]), "-CAcreateserial", "-out", str(d[f"{who}.pem"]), "-days", "2",
+            "-extfile", str(ext))  # fmt: skip
+    return d
+
+
+def test_an_agent_reaches_nats_over_mutual_tls(tmp_path: Path) -> None:
+    """[nats] tls_ca_file, tls_cert_file and tls_key_file: an agent publishes to a server that
+    requires TLS and a client certificate; without its certificate it is refused and holds
+    nothing back (the row waits)."""
+    c = _certs(tmp_path)
+    conf = (
+        f'tls {{\n  cert_file: "{c["srv.pem"]}"\n  key_file: "{c["srv.key"]}"\n'
+        f'  ca_file: "{c["ca.pem"]}"\n  verify: true\n}}\n'
+    )
+    node = NatsNode("tls", tmp_path / "nats", config=conf).start()
+    try:
+        url = node.url.replace("nats://", "tls://")
+        tls = f'tls_ca_file = "{c["ca.pem"]}"\n'
+        mine = tls + f'tls_cert_file = "{c["cli.pem"]}"\ntls_key_file = "{c["cli.key"]}"\n'
+        admin = _agent(tmp_path, "admin", f'[nats]\nservers = "{url}"\n{mine}')
+        init_streams(admin)
+        a = _agent(tmp_path, "a", f'[nats]\nservers = "{url}"\n{mine}')
+        assert _deliver(a, [payload("api", 1)])[0][0] == "delivered"
+        bare = _agent(tmp_path, "bare", f'[nats]\nservers = "{url}"\n{tls}')
+        box = open_outbox(bare)
+        box.enqueue(payload("api", 2))
+        sender = make_sender(bare, box, {})
+        try:
+            sender.step()
+            (row,) = box.rows()
+        finally:
+            sender.client.close()
+            box.close()
+        assert row.state == "pending"
+    finally:
+        node.stop()
