@@ -270,6 +270,9 @@ def test_an_agent_that_delivers_through_nats_holds_no_sei_key(
     assert checks["api key"]["ok"]
     assert "relays hold the key" in checks["api key"]["detail"]
     assert checks["nats"]["ok"]
+    # No credentials: it works, and doctor says what that allows.
+    assert checks["nats credentials"]["state"] == "warning"
+    assert "any client" in checks["nats credentials"]["detail"]
     with_key = run_cli("doctor", "--config", str(cfg), "--json", environ={"SEI_API_KEY": KEY})
     assert not {c["name"]: c for c in json.loads(with_key.out)}["api key"]["ok"]
     for path in [cfg, *settings.state_dir.rglob("*")]:

@@ -109,7 +109,9 @@ def test_relay_init_applies_the_consumer_settings_and_a_relay_warns_on_drift(
     sei = StandIn(KEY, instances={GUID: "fleet"}).start()
     try:
         old = relay_settings(tmp_path, node.url, sei, extra="[relay]\nack_wait = 30.0\n")
-        init_streams(load_settings(old, {}))
+        done = init_streams(load_settings(old, {}))
+        assert done[0].startswith("warning: NATS is reached without credentials")
+        assert "created consumer sei-relay" in done
         assert _consumer(node.url) == (30.0, 4)
         new = relay_settings(
             tmp_path, node.url, sei, extra="[relay]\nack_wait = 12.0\nin_flight = 2\n"

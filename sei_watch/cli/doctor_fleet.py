@@ -46,12 +46,25 @@ def _stream(s: Settings) -> Check:
         return Check(
             "nats",
             False,
-            f"{nats.servers} answered, but stream {nats.stream}: {exc!r}"[:300],
+            f"{nats.shown()} answered, but stream {nats.stream}: {exc!r}"[:300],
             "create it once for the fleet: sei-watch relay --init",
         )
-    return Check("nats", True, f"stream {nats.stream} at {nats.servers}: {waiting} waiting")
+    return Check("nats", True, f"stream {nats.stream} at {nats.shown()}: {waiting} waiting")
+
+
+def _credentials(s: Settings) -> Check:
+    if s.nats.anonymous:
+        return Check(
+            "nats credentials",
+            True,
+            "none: any client that reaches NATS may publish what the relays post with the key",
+            "give each agent its own nkey or creds file and permissions (docs/fleet.md)",
+            state="warning",
+        )
+    return Check("nats credentials", True, "this agent authenticates to NATS")
 
 
 def fleet_checks(s: Settings, env: Mapping[str, str]) -> Iterator[Check]:
     yield _no_key(s, env)
+    yield _credentials(s)
     yield _stream(s)
