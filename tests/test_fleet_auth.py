@@ -59,6 +59,20 @@ def _deliver(settings: Any, payloads: list[dict[str, Any]]) -> list[tuple[str, s
         box.close()
 
 
+def _first_try(settings: Any, one: dict[str, Any]) -> Any:
+    """The row of `one` after a single send attempt."""
+    box = open_outbox(settings)
+    box.enqueue(one)
+    sender = make_sender(settings, box, {})
+    try:
+        sender.step()
+        (row,) = box.rows()
+        return row
+    finally:
+        sender.client.close()
+        box.close()
+
+
 @pytest.fixture
 def secured(tmp_path: Path) -> Any:
     """A server where A, B and the relay have only their own rights, and an admin."""
@@ -140,16 +154,7 @@ def test_an_agent_with_no_rights_on_the_server_is_not_let_in(tmp_path: Path, sec
     words, and the seed never appears in the row's error."""
     node, _ = secured
     stranger = make_client(tmp_path, "stranger")
-    s = _agent(tmp_path, "stranger", nats_toml(stranger, node.url))
-    box = open_outbox(s)
-    box.enqueue(payload("api", 1))
-    sender = make_sender(s, box, {})
-    try:
-        sender.step()
-        (row,) = box.rows()
-    finally:
-        sender.client.close()
-        box.close()
+    row = _first_try(_agent(tmp_path, "stranger", nats_toml(stranger, node.url)), payload("api", 1))
     assert row.state == "pending"
     assert row.attempts == 0
     assert "authorization violation" in (row.last_error or "").lower()
@@ -201,15 +206,6 @@ def test_an_agent_reaches_nats_over_mutual_tls(tmp_path: Path) -> None:
         a = _agent(tmp_path, "a", f'[nats]\nservers = "{url}"\n{mine}')
         assert _deliver(a, [payload("api", 1)])[0][0] == "delivered"
         bare = _agent(tmp_path, "bare", f'[nats]\nservers = "{url}"\n{tls}')
-        box = open_outbox(bare)
-        box.enqueue(payload("api", 2))
-        sender = make_sender(bare, box, {})
-        try:
-            sender.step()
-            (row,) = box.rows()
-        finally:
-            sender.client.close()
-            box.close()
-        assert row.state == "pending"
+        assert _first_try(bare, payload("api", 2)).state == "pending"
     finally:
         node.stop()
