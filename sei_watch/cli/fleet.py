@@ -6,8 +6,7 @@ import argparse
 import logging
 import signal
 
-from sei_watch.daemon import Relay
-from sei_watch.daemon.relay_admin import init_streams, replay_dead
+from sei_watch.daemon import Relay, init_streams, replay_dead
 from sei_watch.logs import configure_logging
 from sei_watch.status import ExitStatus
 

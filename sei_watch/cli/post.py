@@ -70,7 +70,7 @@ def _send_traces(io: Io, settings: Settings) -> None:
     import threading  # noqa: PLC0415
     import time  # noqa: PLC0415
 
-    from sei_watch.deliver.otlp import TRACES_FILE, TraceBox, TraceSender  # noqa: PLC0415
+    from sei_watch.deliver import TRACES_FILE, TraceBox, TraceSender  # noqa: PLC0415
 
     try:
         sender = TraceSender(settings.otel, settings.state_dir / TRACES_FILE, threading.Event())

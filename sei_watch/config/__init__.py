@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .check import Finding, check_file
-    from .fleet import NatsSettings, RelaySettings
+    from .fleet import NatsSettings, RelaySettings, redact_url
     from .model import DEFAULT_EXCLUDE, Settings
     from .otel import OtelSettings
     from .settings import DEFAULT_CONFIGS, check_trusted, coerce_field, find_config, load_settings
@@ -19,6 +19,7 @@ else:
     __getattr__ = exports(
         __name__,
         {
+            "redact_url": "fleet",
             "Finding": "check",
             "check_file": "check",
             "DEFAULT_CONFIGS": "settings",
@@ -49,4 +50,5 @@ __all__ = [
     "coerce_field",
     "find_config",
     "load_settings",
+    "redact_url",
 ]

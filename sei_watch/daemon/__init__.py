@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from .backfill import Backfill, parse_rate, parse_since
     from .daemon import Daemon
     from .relay import Relay
-    from .relay_admin import init_streams
+    from .relay_admin import init_streams, replay_dead
     from .timelines import TimelineStore
 else:
     from sei_watch._lazy import exports
@@ -21,6 +21,7 @@ else:
     __getattr__ = exports(
         __name__,
         {
+            "replay_dead": "relay_admin",
             "Backfill": "backfill",
             "parse_rate": "backfill",
             "parse_since": "backfill",
@@ -39,4 +40,5 @@ __all__ = [
     "init_streams",
     "parse_rate",
     "parse_since",
+    "replay_dead",
 ]

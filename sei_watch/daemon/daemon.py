@@ -121,7 +121,7 @@ class Daemon:
                 self.stop.wait(1.0)
 
     def _trace_loop(self) -> None:
-        from sei_watch.deliver.otlp import TRACES_FILE, TraceSender  # noqa: PLC0415
+        from sei_watch.deliver import TRACES_FILE, TraceSender  # noqa: PLC0415
 
         settings = self.live.settings if self.live is not None else None
         assert settings is not None

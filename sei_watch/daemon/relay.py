@@ -28,8 +28,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sei_watch.config import Settings
-from sei_watch.deliver import Backoff, connect, ensure_consumer, load_api_key, sei_client
-from sei_watch.deliver.jetstream import consumer_drift
+from sei_watch.deliver import (
+    Backoff,
+    connect,
+    consumer_drift,
+    ensure_consumer,
+    load_api_key,
+    sei_client,
+)
 from sei_watch.errors import ConfigError
 from sei_watch.logs import get_logger, register_secret
 from sei_watch.validation import validate

@@ -175,21 +175,21 @@ class RelayTraces:
     own trace outbox and sent by its own thread, up to 100 runs a request."""
 
     def __init__(self, settings: Settings, stop: threading.Event) -> None:
-        from sei_watch.deliver.otlp import TRACES_FILE  # noqa: PLC0415  (output on only)
+        from sei_watch.deliver import TRACES_FILE  # noqa: PLC0415  (output on only)
 
         self.settings, self.stop = settings, stop
         self.path = settings.state_dir / TRACES_FILE
         settings.state_dir.mkdir(parents=True, exist_ok=True)
 
     def start(self) -> None:
-        from sei_watch.deliver.otlp import TraceSender  # noqa: PLC0415
+        from sei_watch.deliver import TraceSender  # noqa: PLC0415
 
         sender = TraceSender(self.settings.otel, self.path, self.stop)
         threading.Thread(target=sender.run, name="traces", daemon=True).start()
 
     def queue(self, data: bytes) -> None:
-        from sei_watch.deliver.otlp import TraceBox  # noqa: PLC0415
-        from sei_watch.payload.trace import build_trace  # noqa: PLC0415
+        from sei_watch.deliver import TraceBox  # noqa: PLC0415
+        from sei_watch.payload import build_trace  # noqa: PLC0415
 
         try:
             payload = json.loads(data)

@@ -12,8 +12,9 @@ if TYPE_CHECKING:
     from .client import SeiClient
     from .destination import Destination, Scope, resolve_base
     from .instance import Lookup, remember_instance
-    from .jetstream import NatsPublisher, ensure_consumer, ensure_streams
+    from .jetstream import NatsPublisher, consumer_drift, ensure_consumer, ensure_streams
     from .natsconn import connect, redact_text
+    from .otlp import TRACES_FILE, TraceBox, TraceSender
     from .outbox import Outbox
     from .sender import Backoff, Sender
     from .wiring import (
@@ -34,6 +35,10 @@ else:
     __getattr__ = exports(
         __name__,
         {
+            "consumer_drift": "jetstream",
+            "TraceSender": "otlp",
+            "TraceBox": "otlp",
+            "TRACES_FILE": "otlp",
             "SeiClient": "client",
             "resolve_base": "destination",
             "Destination": "destination",
@@ -63,6 +68,7 @@ else:
 
 __all__ = [
     "OUTBOX_FILE",
+    "TRACES_FILE",
     "Backoff",
     "Destination",
     "Lookup",
@@ -72,8 +78,11 @@ __all__ = [
     "SeiClient",
     "Sender",
     "Submission",
+    "TraceBox",
+    "TraceSender",
     "check_key_file",
     "connect",
+    "consumer_drift",
     "destination_for",
     "ensure_consumer",
     "ensure_streams",

@@ -8,8 +8,7 @@ import ssl
 from collections.abc import Callable
 from typing import Any
 
-from sei_watch.config import NatsSettings
-from sei_watch.config.fleet import redact_url
+from sei_watch.config import NatsSettings, redact_url
 from sei_watch.errors import ConfigError, DeliveryError
 from sei_watch.logs import get_logger
 

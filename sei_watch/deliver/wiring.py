@@ -271,7 +271,7 @@ def queue_trace(report: Report, settings: Settings) -> None:
     try:
         import socket  # noqa: PLC0415
 
-        from sei_watch.payload.trace import build_trace  # noqa: PLC0415  (output on only)
+        from sei_watch.payload import build_trace  # noqa: PLC0415  (output on only)
         from sei_watch.records import SuiteSummary  # noqa: PLC0415
 
         from .otlp import TRACES_FILE, TraceBox  # noqa: PLC0415

@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .assemble import Assembly
     from .report import Given, Report, build_report, report_watched, require_instance
+    from .trace import build_trace
 else:
     from sei_watch._lazy import exports
 
     __getattr__ = exports(
         __name__,
         {
+            "build_trace": "trace",
             "Assembly": "assemble",
             "Given": "report",
             "Report": "report",
@@ -30,6 +32,7 @@ __all__ = [
     "Given",
     "Report",
     "build_report",
+    "build_trace",
     "report_watched",
     "require_instance",
 ]
