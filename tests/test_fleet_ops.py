@@ -238,3 +238,32 @@ def test_publishes_timing_out_while_nats_is_down_leave_one_connection(tmp_path: 
     finally:
         pub.close()
         node.stop()
+
+
+def test_replay_dead_sends_dead_letters_back_once_the_cause_is_fixed(
+    tmp_path: Path, node: NatsNode
+) -> None:
+    """A payload SEI refused (400) is dead; after the fix, `relay --replay-dead` publishes it
+    again to its subject and takes it out of the dead stream, and the relay posts it."""
+    from sei_watch.daemon import replay_dead
+
+    from .test_fleet import stream_messages
+
+    sei = StandIn(KEY, instances={GUID: "fleet"}).start()
+    try:
+        cfg = relay_settings(tmp_path, node.url, sei)
+        init_streams(load_settings(cfg, {}))
+        sei.script.append("400")
+        _rows_after(agent_settings(tmp_path, node.url), [payload("api", 3)], steps=1)
+        relay, thread = run_relay(cfg)
+        wait_for(lambda: len(stream_messages(node.url, "SEI_PAYLOADS_DEAD")) == 1, 30, "dead")
+        assert sei.store.runs == {}
+        done = replay_dead(load_settings(cfg, {}))
+        assert len(done) == 1
+        assert "replayed to sei.payloads." in done[0]
+        wait_for(lambda: len(sei.store.runs) == 1, 30, "posted after the replay")
+        relay.stop.set()
+        thread.join(10)
+        assert stream_messages(node.url, "SEI_PAYLOADS_DEAD") == []
+    finally:
+        sei.stop()
