@@ -209,3 +209,19 @@ def test_an_agent_reaches_nats_over_mutual_tls(tmp_path: Path) -> None:
         assert _first_try(bare, payload("api", 2)).state == "pending"
     finally:
         node.stop()
+
+
+def test_an_agent_authenticates_with_a_creds_file(tmp_path: Path) -> None:
+    """[nats] creds_file (a user JWT and its seed, as `nsc generate creds` writes) against a
+    server in operator mode: the agent's build is stored in the stream."""
+    from .natsauth import operator_setup
+
+    conf, creds = operator_setup(tmp_path)
+    node = NatsNode("jwt", tmp_path / "nats", config=conf).start()
+    try:
+        toml = f'[nats]\nservers = "{node.url}"\ncreds_file = "{creds}"\n'
+        init_streams(_agent(tmp_path, "admin", toml))
+        a = _agent(tmp_path, "a", toml)
+        assert _deliver(a, [payload("api", 1)])[0][0] == "delivered"
+    finally:
+        node.stop()
