@@ -70,12 +70,14 @@ def test_parse_without_post_imports_no_http(tmp_path: Path) -> None:
 
 def test_a_small_parse_imports_only_what_it_reads(tmp_path: Path) -> None:
     """`parse` of a JUnit workspace without --post reads no package metadata and imports no
-    logging, uuid, email, zipfile, tomllib or timeline module (each was imported up front)."""
+    logging, uuid, email, zipfile, tomllib, socket, subprocess, tempfile or timeline module
+    (each was imported up front)."""
     ws = tmp_path / "ws" / "target" / "surefire-reports"
     ws.mkdir(parents=True)
     (ws / "TEST-a.xml").write_text("<testsuite name='a'><testcase name='t'/></testsuite>")
     mods = _imported("parse", str(tmp_path / "ws"), cwd=tmp_path) - _baseline(tmp_path)
     unused = {"importlib.metadata", "logging", "uuid", "email", "zipfile", "tomllib",
+              "socket", "subprocess", "tempfile",
               "difflib", "html", "structlog", "sei_watch.show.timeline",
               "sei_watch.payload.testzip", "sei_watch_parsers.test_json"}  # fmt: skip
     assert not unused & mods

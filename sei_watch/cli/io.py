@@ -54,6 +54,9 @@ def use_color(args: argparse.Namespace, io: Io, stream: TextIO) -> bool:
 
 
 def _hostname() -> str:
-    import socket  # noqa: PLC0415  (only when a build's host is named)
+    """The host's name: uname's, as gethostname reads it, without importing `socket`."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket  # noqa: PLC0415  (no uname: Windows)
 
     return socket.gethostname()

@@ -9,7 +9,6 @@ import json
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -57,6 +56,8 @@ def usable_state(settings: Settings, environ: Mapping[str, str]) -> tuple[Settin
         return settings, None
     home = environ.get("HOME", "")
     xdg = environ.get("XDG_STATE_HOME") or (str(Path(home) / ".local" / "state") if home else "")
+    import tempfile  # noqa: PLC0415  (a one-shot parse without --post never needs it)
+
     candidates = [Path(xdg) / "sei-watch"] if xdg else []
     candidates.append(Path(tempfile.gettempdir()) / f"sei-watch-{os.geteuid()}")
     usual = candidates[-1]
@@ -90,6 +91,8 @@ def save_payload(payload: Mapping[str, Any], path: Path) -> Path:
     commits and parameters; it never holds the API key), and return where it went. The temp
     file has a random name and is created exclusively, never through a link someone planted;
     where the directory refuses it (read-only, full), $TMPDIR takes it."""
+    import tempfile  # noqa: PLC0415
+
     text = json.dumps(payload, ensure_ascii=False, indent=1) + "\n"
     try:
         _write_new(path, text)
@@ -100,6 +103,8 @@ def save_payload(payload: Mapping[str, Any], path: Path) -> Path:
 
 
 def _write_new(path: Path, text: str) -> None:
+    import tempfile  # noqa: PLC0415
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -13,10 +13,13 @@ import re
 import shutil
 import signal
 import stat
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    import subprocess
 
 from .gitdir import GitError, Shadow, find_top, resolve_gitdir
 
@@ -145,6 +148,8 @@ class Git:
                 **env_extra,
             }
         )
+        import subprocess  # noqa: PLC0415  (only where there is a repository to ask)
+
         try:
             proc = subprocess.Popen(
                 [self.git, *args],
@@ -195,6 +200,8 @@ class Git:
         if check and rc != 0:
             why = " ".join(err.split())[:300] or f"exit {rc}"
             raise GitError(f"git {' '.join(args[:2])} failed in {self.repo}: {why}")
+        import subprocess  # noqa: PLC0415
+
         return subprocess.CompletedProcess([self.git, *args], rc, out, err)
 
     def head(self) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +82,8 @@ def write_marker(directory: Path, doc: dict[str, Any]) -> Path:
     if len(data) > MAX_MARKER_BYTES:
         raise ParseError(f"marker would be {len(data)} bytes, over {MAX_MARKER_BYTES}")
     directory.mkdir(parents=True, exist_ok=True)
+    import tempfile  # noqa: PLC0415  (only `mark` writes one)
+
     fd, tmp = tempfile.mkstemp(prefix=".sei-watch.tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:
