@@ -8,10 +8,10 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sei_watch.config import Settings, coerce_field
-from sei_watch.context import STATE_FILE, BuildState
+from sei_watch.context import STATE_FILE
 from sei_watch.errors import ConfigError, SeiWatchError
 from sei_watch.payload import Given, Report, build_report
 from sei_watch.scan import parse_claimed, parse_file
@@ -23,6 +23,9 @@ from .args import parse_assignment
 from .ciout import gitlab_section, in_ci, soft_warning, step_summary
 from .io import Io, registry_for, settings_for, use_color
 from .oneshot import soft_fail_on, usable_state
+
+if TYPE_CHECKING:
+    from sei_watch.context import BuildState
 
 __all__ = ["cmd_parse"]
 
@@ -75,6 +78,8 @@ def _state(settings: Settings, *, create: bool) -> BuildState | None:
     path = settings.state_dir / STATE_FILE
     if not create and not path.exists():
         return None
+    from sei_watch.context import BuildState  # noqa: PLC0415  (sqlite3: only with a state)
+
     try:
         return BuildState(path)
     except SeiWatchError:

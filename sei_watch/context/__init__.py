@@ -8,6 +8,9 @@ remembers what was reported.
 
 from typing import TYPE_CHECKING
 
+# The state database's file name, here so that a look for it costs no sqlite3 import.
+STATE_FILE = "state.db"
+
 if TYPE_CHECKING:
     from .ci_env import detect
     from .facts import BuildContext, collect
@@ -15,7 +18,7 @@ if TYPE_CHECKING:
     from .gitinfo import Git, GitError, clean_url, find_top, normalise_branch
     from .jenkins_names import JobNames
     from .marker import MARKER_NAME, write_marker
-    from .state import STATE_FILE, BuildState
+    from .state import BuildState
 else:
     from sei_watch._lazy import exports
 
@@ -35,7 +38,6 @@ else:
             "MARKER_NAME": "marker",
             "write_marker": "marker",
             "BuildState": "state",
-            "STATE_FILE": "state",
         },
     )
 

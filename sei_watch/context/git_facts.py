@@ -6,14 +6,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sei_watch.errors import SeiWatchError
 from sei_watch.logs import get_logger
 
 from .facts import BuildContext
 from .gitinfo import Git, find_top, gather
-from .state import BuildState
+
+if TYPE_CHECKING:
+    from .state import BuildState
 
 __all__ = ["finish"]
 

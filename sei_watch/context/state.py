@@ -13,9 +13,8 @@ from pathlib import Path
 from sei_watch.errors import OutboxError
 from sei_watch.logs import get_logger
 
-__all__ = ["STATE_FILE", "BuildState"]
+__all__ = ["BuildState"]
 
-STATE_FILE = "state.db"
 log = get_logger("sei_watch.state")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS last_build (

@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sei_watch.config import Settings, WatchSpec, coerce_field
-from sei_watch.context import BuildContext, BuildState, collect, finish
+from sei_watch.context import BuildContext, collect, finish
 from sei_watch.errors import ConfigError, SeiWatchError
 from sei_watch.logs import get_logger
 from sei_watch.plugins import Registry
@@ -20,6 +20,9 @@ from sei_watch.scan import ScanResult, scan
 from sei_watch.validation import validate
 
 from .assemble import Assembly, AssemblyInput, assemble
+
+if TYPE_CHECKING:
+    from sei_watch.context import BuildState
 
 __all__ = ["Given", "Report", "build_report", "report_watched", "require_instance"]
 
