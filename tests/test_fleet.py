@@ -381,8 +381,9 @@ def _init_ok(cfg: Path) -> bool:
 def test_the_relay_serves_metrics_health_and_stream_lag(
     tmp_path: Path, node: NatsNode, sei: StandIn
 ) -> None:
-    """With [metrics] listen, a relay shows what it delivered and the stream's lag, and
-    /healthz and /readyz answer as the daemon's do."""
+    """With [metrics] listen, a relay shows what it delivered, the stream's lag, JetStream's
+    view of the stream and the consumer, NATS connected, its POST times and SEI's answers by
+    status (read with prometheus_client's own parser), and /healthz and /readyz answer."""
     import urllib.request
 
     from .natsproc import free_port
@@ -399,6 +400,19 @@ def test_the_relay_serves_metrics_health_and_stream_lag(
         text = urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode()
         assert "payloads_delivered_total 3" in text.replace("{}", "")
         assert "stream_lag 0" in text
+        from prometheus_client.parser import text_string_to_metric_families
+
+        samples = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for fam in text_string_to_metric_families(text)
+            for s in fam.samples
+        }
+        assert samples[("sei_watch_relay_nats_connected", ())] == 1
+        assert samples[("sei_watch_relay_requests_total", (("status", "202"),))] == 3
+        assert samples[("sei_watch_relay_post_seconds_count", ())] == 3
+        assert samples[("sei_watch_relay_ack_pending", ())] == 0
+        assert samples[("sei_watch_relay_hold", ())] == 0
+        assert 0 <= samples[("sei_watch_relay_stream_bytes_ratio", ())] < 1
         assert urllib.request.urlopen(f"{base}/readyz", timeout=5).status == 200
         assert urllib.request.urlopen(f"{base}/healthz", timeout=5).status == 200
     finally:
