@@ -225,3 +225,34 @@ def test_an_agent_authenticates_with_a_creds_file(tmp_path: Path) -> None:
         assert _deliver(a, [payload("api", 1)])[0][0] == "delivered"
     finally:
         node.stop()
+
+
+def test_a_relay_refused_by_nats_permissions_holds_with_the_servers_words(
+    tmp_path: Path,
+) -> None:
+    """A relay whose user may not pull from the consumer (a permission left out) holds, with
+    the server's words on /healthz's reason, instead of timing out and retrying for ever."""
+    relay_user, admin = make_client(tmp_path, "relay"), make_client(tmp_path, "admin")
+    narrow = relay_permissions(relay_user).replace(
+        '"$JS.API.CONSUMER.MSG.NEXT.SEI_PAYLOADS.sei-relay", ', ""
+    )
+    node = NatsNode("auth", tmp_path / "nats", config=server_config([narrow], admin)).start()
+    sei = StandIn(KEY, instances={GUID: "fleet"}).start()
+    try:
+        init_streams(_agent(tmp_path, "admin", nats_toml(admin, node.url)))
+        cfg = tmp_path / "relay.toml"
+        cfg.write_text(
+            f'[sei]\nurl = "{sei.url}"\n' + nats_toml(relay_user, node.url)
+            + f'[state]\ndir = "{tmp_path / "relay"}"\n'
+        )  # fmt: skip
+        relay, thread = run_relay(cfg)
+        wait_for(lambda: relay.state.hold is not None, 20, "held on the refusal")
+        healthy, why = relay.state.health(stopping=False)
+        relay.stop.set()
+        thread.join(10)
+        assert not healthy
+        assert "permissions violation" in why.lower()
+        assert "msg.next" in why.lower()
+    finally:
+        sei.stop()
+        node.stop()

@@ -86,8 +86,10 @@ class RelayState:
                 )
 
     def refused(self, text: str) -> None:
-        """The server refused a subscription or a publish: a person must fix permissions."""
+        """The server refused a subscription or a publish: a person must fix permissions.
+        The relay holds (asking again after HOLD_PROBE) rather than hammering the server."""
         self.hold = f"NATS refused: {text}"[:300]
+        self.paused_until = max(self.paused_until, time.monotonic() + HOLD_PROBE)
 
     def timed(self, seconds: float) -> None:
         self.metrics.observe("relay_post_seconds", seconds)
