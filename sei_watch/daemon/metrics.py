@@ -42,7 +42,7 @@ HELP = {
     "watch_overflows_total": ("counter", "inotify queue overflows (each starts a rescan)."),
     "rescans_total": ("counter", "Full reconciliations of the watch roots."),
     "outbox_depth": ("gauge", "Payloads waiting (pending or in flight)."),
-    "stream_lag": ("gauge", "sei-watch relay: payloads in the fleet's stream not yet taken."),
+    "stream_lag": ("gauge", "sei-watch relay: payloads in the stream not yet acked (NAKed too)."),
     "outbox_dead": ("gauge", "Dead payloads kept in the outbox."),
     "outbox_waiting_bytes": ("gauge", "Bytes waiting in the outbox (runs and tests' zips)."),
     "outbox_zips_dropped": ("gauge", "Tests' zips dropped to stay under the byte cap, ever."),
