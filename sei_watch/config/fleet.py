@@ -36,6 +36,7 @@ FLEET_SCALARS: dict[str, dict[str, type]] = {
         "ack_wait": float,
         "window": float,
         "in_flight": int,
+        "limiter": str,
         "breaker_failures": int,
         "breaker_pause": float,
         "unhealthy_after": float,
@@ -106,6 +107,9 @@ class RelaySettings:
     ack_wait: float = 30.0
     window: float = 60.0  # the budget's window: Harness counts per minute
     in_flight: int = 4  # POSTs at once per relay, all paced by the one limiter
+    # "auto": the KV token bucket on a server that keeps compare-and-set exact (2.9.21 or
+    # newer), else the even split; "kv" or "split" to choose (deliver/kvlimit.py).
+    limiter: str = "auto"
     breaker_failures: int = 5  # consecutive 5xx or network failures that open the breaker
     breaker_pause: float = 30.0  # seconds without a request then (doubling up to 10 min)
     unhealthy_after: float = 60.0  # /healthz fails after this long cut off from NATS

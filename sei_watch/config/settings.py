@@ -197,6 +197,7 @@ def _parser_settings(name: str, raw: Any, where: str) -> ParserSettings:
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 TRANSPORTS = ("custom-cicd", "multipart")
+LIMITERS = ("auto", "kv", "split")
 
 
 def _log_level(value: str, where: str) -> str:
@@ -317,10 +318,15 @@ def settings_from(data: Mapping[str, Any], where: str, environ: Mapping[str, str
         raise ConfigError(f"{where}: [deliver] target {target!r}: one of {', '.join(TARGETS)}")
     if target == "nats" and sei.get("transport", "custom-cicd") != "custom-cicd":
         raise ConfigError(f"{where}: [sei] transport multipart is not carried over NATS")
+    relay = _scalars(data, "relay", where, environ)
+    if relay.get("limiter", "auto") not in LIMITERS:
+        raise ConfigError(
+            f"{where}: [relay] limiter {relay['limiter']!r}: one of {', '.join(LIMITERS)}"
+        )
     return Settings(
         target=target,
         nats=NatsSettings(**_scalars(data, "nats", where, environ)),
-        relay=RelaySettings(**_scalars(data, "relay", where, environ)),
+        relay=RelaySettings(**relay),
         otel=otel_settings(_scalars(data, "otel", where, environ), environ),
         sei=SeiSettings(**sei),
         state_dir=state_dir,

@@ -9,11 +9,12 @@ instance is an agent posting for a team it is not). Anything else, and a permane
 request to SEI. A 429, a 5xx or a network error is NAKed with a backoff delay; after
 `breaker_failures` of those in a row the relay stops asking SEI for `breaker_pause`.
 
-The relays pace themselves: `[sei] max_per_minute` is the fleet's budget, split evenly among
-`[relay] instances`; each relay runs `in_flight` POSTs at once, all taking slots from its one
-limiter, so the drain keeps pace with a slow SEI. While a POST runs the message is kept alive
-(`in_progress`), so a POST slower than `ack_wait` is never handed to another relay. Threads and
-tasks stop through one Event.
+The relays pace themselves within `[sei] max_per_minute`, the fleet's budget: one token bucket
+in JetStream KV shared by all (where the server keeps compare-and-set exact), else an even
+split among `[relay] instances` (`relay_limit.py`). Each relay runs `in_flight` POSTs at once,
+all taking their turns from that one limiter, so the drain keeps pace with a slow SEI. While a
+POST runs the message is kept alive (`in_progress`), so a POST slower than `ack_wait` is never
+handed to another relay. Threads and tasks stop through one Event.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from sei_watch.logs import get_logger, register_secret
 from sei_watch.validation import validate
 
 from .metrics import Metrics, MetricsServer
+from .relay_limit import RelayLimiter
 from .relay_state import RelayState, RelayTraces, dead_headers
 
 __all__ = ["Relay", "check_payload"]
@@ -76,15 +78,12 @@ class Relay:
         self.settings = settings
         register_secret(load_api_key(settings, environ))  # the one SEI key, here only
         self.client = sei_client(settings, environ)
-        budget, instances = settings.sei.max_per_minute, max(settings.relay.instances, 1)
-        share = max(budget // instances, 1) if budget > 0 else 0
-        self.interval = settings.relay.window / share if share else 0.0
         self.backoff = Backoff(cap=settings.sei.backoff_cap)
         self.rng = random.Random()
         self.stop = stop or threading.Event()
         self.metrics = Metrics()
         self.state = RelayState(settings, self.metrics)
-        self._next_slot = 0.0
+        self.limiter = RelayLimiter(settings, self.state)
         self._pool = ThreadPoolExecutor(max(settings.relay.in_flight, 1), "relay-post")
         self._traces = RelayTraces(settings, self.stop) if settings.otel.enabled else None
 
@@ -129,6 +128,7 @@ class Relay:
         try:
             js = nc.jetstream()
             await self._bind_consumer(js)
+            await self.limiter.choose(nc, js, self._sleep)
             sub = await js.pull_subscribe_bind(relay.durable, stream=nats.stream)
             log.info(
                 "relay.ready",
@@ -180,11 +180,9 @@ class Relay:
             await self._sleep(2.0)
 
     async def _slot(self) -> bool:
-        """Wait for this relay's next slot (shared by its POSTs), and while a breaker or a
-        hold keeps SEI unasked."""
-        slot = max(self._next_slot, time.monotonic())
-        self._next_slot = slot + self.interval
-        if not await self._sleep(slot - time.monotonic()):
+        """Wait for the next slot (the fleet's KV bucket, or this relay's share of the
+        budget), and while a breaker or a hold keeps SEI unasked."""
+        if not await self.limiter.token(self._sleep):
             return False
         while (wait := self.state.paused_until - time.monotonic()) > 0:
             if not await self._sleep(min(wait, 1.0)):

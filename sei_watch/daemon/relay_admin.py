@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 from sei_watch.config import Settings
-from sei_watch.deliver import connect, ensure_consumer, ensure_streams
+from sei_watch.deliver import connect, ensure_consumer, ensure_rate_bucket, ensure_streams
 
 __all__ = ["init_streams", "replay_dead"]
 
@@ -31,6 +31,8 @@ def init_streams(settings: Settings) -> list[str]:
             js = nc.jetstream()
             done = await ensure_streams(js, settings.nats)
             done.append(await ensure_consumer(js, settings.nats, settings.relay))
+            if settings.relay.limiter != "split":
+                done.append(await ensure_rate_bucket(js, settings.nats))
             return done
         finally:
             await nc.close()

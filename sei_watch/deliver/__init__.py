@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from .destination import Destination, Scope, resolve_base
     from .instance import Lookup, remember_instance
     from .jetstream import NatsPublisher, consumer_drift, ensure_consumer, ensure_streams
+    from .kvlimit import RATE_BUCKET, KvTokenBucket, ensure_rate_bucket, kv_safe
     from .natsconn import connect, redact_text
     from .otlp import TRACES_FILE, TraceBox, TraceSender
     from .outbox import Outbox
@@ -35,6 +36,10 @@ else:
     __getattr__ = exports(
         __name__,
         {
+            "KvTokenBucket": "kvlimit",
+            "RATE_BUCKET": "kvlimit",
+            "ensure_rate_bucket": "kvlimit",
+            "kv_safe": "kvlimit",
             "consumer_drift": "jetstream",
             "TraceSender": "otlp",
             "TraceBox": "otlp",
@@ -68,9 +73,11 @@ else:
 
 __all__ = [
     "OUTBOX_FILE",
+    "RATE_BUCKET",
     "TRACES_FILE",
     "Backoff",
     "Destination",
+    "KvTokenBucket",
     "Lookup",
     "NatsPublisher",
     "Outbox",
@@ -85,8 +92,10 @@ __all__ = [
     "consumer_drift",
     "destination_for",
     "ensure_consumer",
+    "ensure_rate_bucket",
     "ensure_streams",
     "key_sources",
+    "kv_safe",
     "load_api_key",
     "make_sender",
     "open_outbox",
