@@ -16,6 +16,17 @@ from sei_watch.errors import ConfigError
 from .conftest import API_KEY
 
 
+def test_servers_may_be_a_toml_array_or_one_string(tmp_path: Path) -> None:
+    """`[nats] servers` takes a TOML array of URLs, the natural form, as well as the old
+    comma-separated string (the array was refused)."""
+    from sei_watch.config import load_settings
+
+    for text in ('["nats://a:4222", "nats://b:4222"]', '"nats://a:4222,nats://b:4222"'):
+        cfg = tmp_path / "c.toml"
+        cfg.write_text(f"[nats]\nservers = {text}\n")
+        assert load_settings(cfg, {}).nats.server_list() == ["nats://a:4222", "nats://b:4222"]
+
+
 @pytest.mark.parametrize(
     ("toml", "reason"),
     [
@@ -24,6 +35,8 @@ from .conftest import API_KEY
         ("[relay]\ninstances = many\n", "not valid TOML"),
         ('[relay]\ninstances = "many"\n', "[relay] instances must be a int"),
         ("[nats]\nserver = 1\n", "did you mean 'servers'?"),
+        ("[nats]\nservers = [1, 2]\n", "[nats] servers must be a list of strings"),
+        ('[relay]\nlimiter = "bucket"\n', "[relay] limiter 'bucket': one of auto, kv, split"),
     ],
 )
 def test_a_bad_fleet_setting_names_the_key(tmp_path: Path, toml: str, reason: str) -> None:
