@@ -20,7 +20,7 @@ from .schema import (
     is_int,
 )
 
-__all__ = ["validate"]
+__all__ = ["is_uuid", "validate"]
 
 _MIN_EPOCH_MS: Final = 100_000_000_000  # 1973 in ms; anything smaller is seconds by mistake
 # SEI stores run times in Java longs and rejects nothing, but no build runs outside this range.
@@ -32,6 +32,11 @@ _TEXT_LIMIT: Final = 1024
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 
 _SHA = re.compile(r"[0-9a-f]{40}\Z")
+
+
+def is_uuid(text: str) -> bool:
+    """Whether `text` is a UUID in its canonical 8-4-4-4-12 hex form, any case."""
+    return bool(_UUID.match(text))
 
 
 def _check_node(node: Any, path: str, out: list[str], *, kind: str) -> None:
@@ -116,7 +121,7 @@ def validate(payload: Mapping[str, Any]) -> list[str]:
     if is_int(duration) and duration > _LATEST_MS - _EARLIEST_MS:
         out.append(f"$.duration: {duration} ms is longer than a century")
     guid = payload.get("instance_guid")
-    if isinstance(guid, str) and guid.strip() and not _UUID.match(guid):
+    if isinstance(guid, str) and guid.strip() and not is_uuid(guid):
         out.append(
             f"$.instance_guid: {guid[:60]!r} is not a UUID; SEI drops the run "
             "(UUID.fromString); `sei-watch register` creates an instance and prints its GUID"

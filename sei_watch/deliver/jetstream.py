@@ -13,13 +13,13 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import re
 import threading
 from collections.abc import Coroutine
 from typing import Any
 
 from sei_watch.config import NatsSettings, RelaySettings
 from sei_watch.errors import ConfigError
+from sei_watch.validation import is_uuid
 
 from .client import Outcome
 from .multipart import Attachment
@@ -34,10 +34,6 @@ __all__ = [
     "message_id",
     "subject_for",
 ]
-
-_UUID = re.compile(
-    r"\A[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z"
-)
 
 
 async def ensure_streams(js: Any, settings: NatsSettings) -> list[str]:
@@ -131,7 +127,7 @@ def subject_for(settings: NatsSettings, payload: dict[str, Any]) -> str:
     """`<prefix>.<instance_guid>`; a GUID that is not a UUID (a `*`, `>` or space would make
     an invalid or wildcard subject) is refused for good."""
     guid = str(payload.get("instance_guid") or "")
-    if not _UUID.match(guid):
+    if not is_uuid(guid):
         raise ValueError(f"instance_guid {guid!r} is not a UUID: no subject can carry it")
     return f"{settings.subject_prefix}.{guid.lower()}"
 
