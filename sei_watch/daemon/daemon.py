@@ -121,16 +121,10 @@ class Daemon:
                 self.stop.wait(1.0)
 
     def _trace_loop(self) -> None:
-        from sei_watch.deliver import TRACES_FILE, TraceSender  # noqa: PLC0415
+        from sei_watch.deliver import run_traces  # noqa: PLC0415  (the trace output on only)
 
-        settings = self.live.settings if self.live is not None else None
-        assert settings is not None
-        while not self.stop.is_set():
-            try:
-                TraceSender(settings.otel, settings.state_dir / TRACES_FILE, self.stop).run()
-            except Exception:  # a bug in the trace output must never end it, or the daemon
-                log.exception("traces.crashed", action="restarting the trace sender")
-                self.stop.wait(5.0)
+        assert self.live is not None
+        run_traces(self.live.settings, self.stop)
 
     def run(self) -> int:
         """Run until SIGTERM/SIGINT; return the exit status."""

@@ -43,28 +43,30 @@ from sei_watch.validation import validate
 
 from .metrics import Metrics, MetricsServer
 from .relay_limit import RelayLimiter
-from .relay_state import RelayState, RelayTraces, dead_headers
+from .relay_state import RelayState, dead_headers
 
 __all__ = ["Relay", "check_payload"]
 
 log = get_logger("sei_watch.relay")
 
 
-def check_payload(subject: str, prefix: str, data: bytes) -> str | None:
-    """Why this message must not be posted with the central key; None when it may."""
+def check_payload(
+    subject: str, prefix: str, data: bytes
+) -> tuple[dict[str, Any], None] | tuple[None, str]:
+    """The payload, when this message may be posted with the central key; else why not."""
     try:
         payload = json.loads(data)
     except ValueError:
-        return "not JSON"
+        return None, "not JSON"
     if not isinstance(payload, dict):
-        return f"not an SEI payload: a JSON {type(payload).__name__}"
+        return None, f"not an SEI payload: a JSON {type(payload).__name__}"
     problems = validate(payload)
     if problems:
-        return "not a valid SEI payload: " + "; ".join(problems[:5])
+        return None, "not a valid SEI payload: " + "; ".join(problems[:5])
     on_subject = subject[len(prefix) + 1 :] if subject.startswith(prefix + ".") else ""
     if on_subject.lower() != str(payload.get("instance_guid", "")).lower():
-        return "subject/instance_guid mismatch"
-    return None
+        return None, "subject/instance_guid mismatch"
+    return payload, None
 
 
 class Relay:
@@ -85,7 +87,6 @@ class Relay:
         self.state = RelayState(settings, self.metrics)
         self.limiter = RelayLimiter(settings, self.state)
         self._pool = ThreadPoolExecutor(max(settings.relay.in_flight, 1), "relay-post")
-        self._traces = RelayTraces(settings, self.stop) if settings.otel.enabled else None
 
     @property
     def lag(self) -> int | None:
@@ -101,8 +102,12 @@ class Relay:
                 ready=lambda: (self.state.lag is not None, f"stream lag {self.state.lag}"),
             )
             self.metrics.gauges = self.state.gauges
-        if self._traces is not None:
-            self._traces.start()
+        if self.settings.otel.enabled:
+            from sei_watch.deliver import run_traces  # noqa: PLC0415  (the trace output on only)
+
+            threading.Thread(
+                target=run_traces, args=(self.settings, self.stop), name="traces", daemon=True
+            ).start()
         try:
             asyncio.run(self._main())
         finally:
@@ -233,7 +238,9 @@ class Relay:
         log.error("payload.dead", reason=reason, status=status, subject=msg.subject)
 
     async def _one(self, js: Any, msg: Any) -> None:
-        refusal = check_payload(msg.subject, self.settings.nats.subject_prefix, msg.data or b"")
+        payload, refusal = check_payload(
+            msg.subject, self.settings.nats.subject_prefix, msg.data or b""
+        )
         if refusal is not None:  # never sent with the central key
             await self._dead(js, msg, None, refusal)
             return
@@ -244,8 +251,10 @@ class Relay:
             await msg.ack_sync()
             self.metrics.inc("payloads_delivered_total")
             log.info("payload.sent", **fields)
-            if self._traces is not None:
-                self._traces.queue(msg.data)
+            if self.settings.otel.enabled and payload is not None:
+                from sei_watch.deliver import queue_trace  # noqa: PLC0415
+
+                queue_trace(self.settings, payload)  # stages and steps: suites stay on agents
             return
         if outcome.kind == "dead":
             await self._dead(js, msg, outcome.status, outcome.message)

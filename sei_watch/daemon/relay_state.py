@@ -3,8 +3,6 @@ them, SEI's answers (a hold, the circuit breaker, POST latency), and `/healthz`.
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +13,7 @@ from sei_watch.logs import get_logger
 
 from .metrics import Metrics
 
-__all__ = ["HOLD_PROBE", "RelayState", "RelayTraces", "dead_headers"]
+__all__ = ["HOLD_PROBE", "RelayState", "dead_headers"]
 
 log = get_logger("sei_watch.relay")
 
@@ -169,39 +167,3 @@ def _age(first_ts: Any) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max((datetime.now(UTC) - when).total_seconds(), 0.0)
-
-
-class RelayTraces:
-    """The trace output on a relay (`[otel]`): each run SEI accepted, as a trace built from
-    its payload (stages and steps; the test suites stay on the agent), queued in the relay's
-    own trace outbox and sent by its own thread, up to 100 runs a request."""
-
-    def __init__(self, settings: Settings, stop: threading.Event) -> None:
-        from sei_watch.deliver import TRACES_FILE  # noqa: PLC0415  (output on only)
-
-        self.settings, self.stop = settings, stop
-        self.path = settings.state_dir / TRACES_FILE
-        settings.state_dir.mkdir(parents=True, exist_ok=True)
-
-    def start(self) -> None:
-        from sei_watch.deliver import TraceSender  # noqa: PLC0415
-
-        sender = TraceSender(self.settings.otel, self.path, self.stop)
-        threading.Thread(target=sender.run, name="traces", daemon=True).start()
-
-    def queue(self, data: bytes) -> None:
-        from sei_watch.deliver import TraceBox  # noqa: PLC0415
-        from sei_watch.payload import build_trace  # noqa: PLC0415
-
-        try:
-            payload = json.loads(data)
-            otel = self.settings.otel
-            spans = build_trace(payload, service_name=otel.service_name, resource=otel.resource)
-            key = f"{payload.get('job_full_name')}#{payload.get('build_number')}"
-            box = TraceBox(self.path)
-            try:
-                box.put(f"{payload.get('instance_guid')}/{key}", spans)
-            finally:
-                box.close()
-        except Exception as exc:  # the trace costs nothing else
-            log.error("traces.not_queued", error=repr(exc)[:300])

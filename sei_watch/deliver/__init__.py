@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .jetstream import NatsPublisher, consumer_drift, ensure_consumer, ensure_streams
     from .kvlimit import RATE_BUCKET, KvTokenBucket, ensure_rate_bucket, kv_safe
     from .natsconn import connect, redact_text
-    from .otlp import TRACES_FILE, TraceBox, TraceSender
+    from .otlp import TRACES_FILE, TraceBox, TraceSender, queue_trace, run_traces
     from .outbox import Outbox
     from .sender import Backoff, Sender
     from .wiring import (
@@ -42,6 +42,8 @@ else:
             "kv_safe": "kvlimit",
             "consumer_drift": "jetstream",
             "TraceSender": "otlp",
+            "queue_trace": "otlp",
+            "run_traces": "otlp",
             "TraceBox": "otlp",
             "TRACES_FILE": "otlp",
             "SeiClient": "client",
@@ -99,9 +101,11 @@ __all__ = [
     "load_api_key",
     "make_sender",
     "open_outbox",
+    "queue_trace",
     "redact_text",
     "remember_instance",
     "resolve_base",
+    "run_traces",
     "sei_client",
     "submit",
 ]

@@ -14,17 +14,19 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sei_watch.config import OtelSettings
+from sei_watch.config import OtelSettings, Settings
 from sei_watch.logs import get_logger, register_secret
+from sei_watch.payload import build_trace, trace_id_for
+from sei_watch.records import SuiteSummary
 
 from .client import parse_retry_after
 
-__all__ = ["TRACES_FILE", "TraceBox", "TraceSender", "export"]
+__all__ = ["TRACES_FILE", "TraceBox", "TraceSender", "export", "queue_trace", "run_traces"]
 
 log = get_logger("sei_watch.otlp")
 
@@ -48,6 +50,7 @@ class TraceBox:
     """Traces waiting for the endpoint: one row per run, a re-post replacing its row."""
 
     def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)  # a relay's state dir may not exist yet
         self.db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(_SCHEMA)
@@ -191,3 +194,48 @@ class TraceSender:
         finally:
             box.close()
             self.session.close()
+
+
+def queue_trace(
+    settings: Settings,
+    payload: Mapping[str, Any],
+    suites: Sequence[SuiteSummary] = (),
+    *,
+    worker: str | None = None,
+    traceparent: str | None = None,
+) -> None:
+    """The run as a trace in the trace outbox, its row keyed by the run's trace id (a re-post
+    replaces it). A failure here is logged and costs the trace only, never the SEI post."""
+    try:
+        spans = build_trace(
+            payload,
+            suites,
+            service_name=settings.otel.service_name,
+            resource=settings.otel.resource,
+            worker=worker,
+            traceparent=traceparent,
+            tests_stage=settings.tests_stage,
+        )
+        box = TraceBox(settings.state_dir / TRACES_FILE)
+        try:
+            box.put(trace_id_for(payload), spans)
+        finally:
+            box.close()
+    except Exception as exc:  # a trace must never cost the build its SEI row
+        log.error(
+            "traces.not_queued",
+            job=payload.get("job_full_name"),
+            build_number=payload.get("build_number"),
+            error=repr(exc)[:300],
+        )
+
+
+def run_traces(settings: Settings, stop: threading.Event) -> None:
+    """The trace sender until `stop` (the daemon's and the relay's thread), restarted after a
+    crash: a bug in the trace output must never end it, nor anything else."""
+    while not stop.is_set():
+        try:
+            TraceSender(settings.otel, settings.state_dir / TRACES_FILE, stop).run()
+        except Exception:
+            log.exception("traces.crashed", action="restarting the trace sender")
+            stop.wait(5.0)

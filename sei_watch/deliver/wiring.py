@@ -261,35 +261,23 @@ def submit(
     if state is not None:
         report.remember(state)
     if settings.otel.enabled:
-        queue_trace(report, settings)
+        _queue_trace(report, settings)
     return Submission(queued=queued)
 
 
-def queue_trace(report: Report, settings: Settings) -> None:
-    """The run as a trace, in the trace output's own outbox (`otlp.py`); a failure here is
-    logged and costs the trace only, never the SEI row already queued."""
-    try:
-        import socket  # noqa: PLC0415
+def _queue_trace(report: Report, settings: Settings) -> None:
+    """The run and its test suites as a trace, beside the SEI row just queued."""
+    import socket  # noqa: PLC0415
 
-        from sei_watch.payload import build_trace  # noqa: PLC0415  (output on only)
-        from sei_watch.records import SuiteSummary  # noqa: PLC0415
+    from sei_watch.records import SuiteSummary  # noqa: PLC0415
 
-        from .otlp import TRACES_FILE, TraceBox  # noqa: PLC0415
+    from .otlp import queue_trace  # noqa: PLC0415  (the trace output on only)
 
-        suites = [r for r in report.scan.records if isinstance(r, SuiteSummary)]
-        spans = build_trace(
-            report.payload,
-            suites,
-            service_name=settings.otel.service_name,
-            resource=settings.otel.resource,
-            worker=socket.gethostname(),
-            traceparent=os.environ.get("TRACEPARENT"),
-            tests_stage=settings.tests_stage,
-        )
-        box = TraceBox(settings.state_dir / TRACES_FILE)
-        try:
-            box.put(report.key, spans)
-        finally:
-            box.close()
-    except Exception as exc:  # a trace must never cost the build its SEI row
-        log.error("traces.not_queued", key=report.key, error=repr(exc)[:300])
+    suites = [r for r in report.scan.records if isinstance(r, SuiteSummary)]
+    queue_trace(
+        settings,
+        report.payload,
+        suites,
+        worker=socket.gethostname(),
+        traceparent=os.environ.get("TRACEPARENT"),
+    )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .assemble import Assembly
     from .report import Given, Report, build_report, report_watched, require_instance
-    from .trace import build_trace
+    from .trace import build_trace, trace_id_for
 else:
     from sei_watch._lazy import exports
 
@@ -18,6 +18,7 @@ else:
         __name__,
         {
             "build_trace": "trace",
+            "trace_id_for": "trace",
             "Assembly": "assemble",
             "Given": "report",
             "Report": "report",
@@ -35,4 +36,5 @@ __all__ = [
     "build_trace",
     "report_watched",
     "require_instance",
+    "trace_id_for",
 ]
