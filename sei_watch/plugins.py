@@ -151,10 +151,6 @@ class LoadedParser:
         return self._cell[0]
 
     @property
-    def loaded(self) -> bool:
-        return bool(self._cell)
-
-    @property
     def name(self) -> str:
         return self.hint.name if self.hint is not None else self.parser.name
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import unquote
 
 __all__ = ["OTEL_SCALARS", "OtelSettings", "otel_settings"]
@@ -42,7 +43,7 @@ def _pairs(text: str) -> dict[str, str]:
     return out
 
 
-def otel_settings(table: Mapping[str, object], environ: Mapping[str, str]) -> OtelSettings:
+def otel_settings(table: Mapping[str, Any], environ: Mapping[str, str]) -> OtelSettings:
     """The `[otel]` table with the environment over it (the SDKs' precedence)."""
     traces = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
     base = environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or str(table.get("endpoint") or "")
@@ -50,7 +51,7 @@ def otel_settings(table: Mapping[str, object], environ: Mapping[str, str]) -> Ot
     headers = _pairs(str(table.get("headers") or ""))
     headers |= _pairs(environ.get("OTEL_EXPORTER_OTLP_HEADERS", ""))
     headers |= _pairs(environ.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS", ""))
-    timeout = float(str(table.get("timeout") or 10.0))
+    timeout = float(table.get("timeout") or 10.0)  # already a float: settings._scalars
     for var in ("OTEL_EXPORTER_OTLP_TIMEOUT", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"):
         if environ.get(var, "").strip().isdigit():
             timeout = int(environ[var]) / 1000.0  # milliseconds, per the specification

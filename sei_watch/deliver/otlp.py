@@ -124,7 +124,7 @@ def export(settings: OtelSettings, session: Any, bodies: list[bytes]) -> Sent:
     if 200 <= status < 300:
         return Sent("sent", status, "accepted")
     why = f"OTLP endpoint answered {status}: {resp.text[:200]}"
-    if status in (429, 502, 503, 504) or status >= 500:
+    if status == 429 or status >= 500:
         return Sent("retry", status, why, parse_retry_after(resp.headers.get("Retry-After")))
     return Sent("dead", status, why)
 

@@ -78,7 +78,10 @@ def _span(
     end_ms: int, attrs: Mapping[str, Any], result: str | None,
     events: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:  # fmt: skip
-    failed = result in ("FAILURE", "UNSTABLE")
+    if result in ("FAILURE", "UNSTABLE"):
+        status: dict[str, Any] = {"code": _STATUS_ERROR, "message": str(result)}
+    else:
+        status = {"code": _STATUS_OK if result == "SUCCESS" else 0}
     out: dict[str, Any] = {
         "traceId": trace,
         "spanId": span,
@@ -87,10 +90,8 @@ def _span(
         "startTimeUnixNano": _ns(start_ms),
         "endTimeUnixNano": _ns(max(end_ms, start_ms)),
         "attributes": _attrs(attrs),
-        "status": {"code": _STATUS_ERROR, "message": str(result)} if failed else {"code": 0},
+        "status": status,
     }
-    if result == "SUCCESS":
-        out["status"] = {"code": _STATUS_OK}
     if parent:
         out["parentSpanId"] = parent
     if events:
