@@ -37,6 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from wheelenv import install_wheel  # noqa: E402
+
 from tests.sei_server import StandIn  # noqa: E402
 
 KEY = "sk-bench-injob"
@@ -97,22 +99,6 @@ class _Codecov(BaseHTTPRequestHandler):
 
     def log_message(self, *_args: object) -> None:
         return
-
-
-def install_wheel(tmp: Path) -> str:
-    """A wheel of this checkout in a fresh venv with its dependencies: the `sei-watch` path."""
-    wheels = tmp / "wheel"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-         "-w", str(wheels), str(ROOT)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    subprocess.run([sys.executable, "-m", "venv", str(tmp / "env")], check=True)
-    subprocess.run(
-        [str(tmp / "env" / "bin" / "pip"), "install", "-q", *map(str, wheels.glob("*.whl"))],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return str(tmp / "env" / "bin" / "sei-watch")
 
 
 def commands(ws: Path, sei: str, sei_url: str, codecov_url: str, cfg: Path) -> dict[str, list[str]]:
@@ -177,7 +163,7 @@ def main() -> int:
     if args.no_wheel:
         sei = shutil.which("sei-watch", path=str(Path(sys.executable).parent)) or "sei-watch"
     else:
-        sei = install_wheel(tmp / "venv")
+        sei = str(install_wheel(tmp / "venv", deps=True) / "bin" / "sei-watch")
     if not shutil.which("codecovcli"):
         print("codecovcli is not on PATH: its rows are left out (pip install codecov-cli)")
     stand_in = StandIn(KEY, instances={GUID: "bench"}).start()

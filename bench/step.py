@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from wheelenv import install_wheel
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -35,24 +37,13 @@ def main() -> int:
         f"sys.exit(main(['step', '--workspace', {str(ws)!r}, 't', '--', {true!r}]))"
     )
     venv = Path(tempfile.mkdtemp(prefix="sei-watch-step-venv-"))
-    wheel_dir = venv / "wheel"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-         "-w", str(wheel_dir), str(ROOT)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    subprocess.run([sys.executable, "-m", "venv", str(venv / "env")], check=True)
-    subprocess.run(
-        [str(venv / "env" / "bin" / "pip"), "install", "-q", "--no-deps", "--no-index",
-         *map(str, wheel_dir.glob("*.whl"))],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    installed = str(venv / "env" / "bin" / "sei-watch")
+    env = install_wheel(venv, deps=False)  # `step` needs no dependency
+    installed = str(env / "bin" / "sei-watch")
     step = ["step", "--workspace", str(ws), "t", "--", true]
     cases = {
         "true (the bare command)": [true],
         "installed wheel: sei-watch step t -- true": [installed, *step],
-        "installed wheel: python -c pass": [str(venv / "env" / "bin" / "python"), "-c", "pass"],
+        "installed wheel: python -c pass": [str(env / "bin" / "python"), "-c", "pass"],
         "dev venv: sei-watch step t -- true": [script, *step],
         "dev venv, python -S: step t -- true": [sys.executable, "-S", "-c", harness],
         "dev venv: python -c pass": [sys.executable, "-c", "pass"],
