@@ -30,10 +30,6 @@ class EntryRef:
     group: str
     meta_dir: Path | None = None
 
-    @property
-    def module(self) -> str:
-        return self.value.partition(":")[0].strip()
-
     def load(self) -> object:
         """Import the module and return the attribute, as `EntryPoint.load` does."""
         module, _, attr = self.value.partition(":")
