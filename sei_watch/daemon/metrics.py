@@ -65,6 +65,9 @@ HELP = {
     "relay_dead_messages": ("gauge", "Dead letters kept in the dead stream."),
 }
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+# Each bucket's bound and its `le` label; a histogram's count is its +Inf bucket, kept once.
+_LE = tuple((b, "+Inf" if b == math.inf else repr(b)) for b in (*BUCKETS, math.inf))
+_SUM = (("", "sum"),)
 
 
 def _number(value: float) -> str:
@@ -103,12 +106,10 @@ class Metrics:
         """One sample of a histogram (cumulative buckets, as Prometheus reads them)."""
         with self._lock:
             series = self._values.setdefault(name, {})
-            for bound in (*BUCKETS, math.inf):
+            for bound, le in _LE:
                 if value <= bound:
-                    key = (("le", "+Inf" if bound == math.inf else repr(bound)),)
-                    series[key] = series.get(key, 0.0) + 1
-            series[(("", "sum"),)] = series.get((("", "sum"),), 0.0) + value
-            series[(("", "count"),)] = series.get((("", "count"),), 0.0) + 1
+                    series[(("le", le),)] = series.get((("le", le),), 0.0) + 1
+            series[_SUM] = series.get(_SUM, 0.0) + value
 
     def value(self, name: str, **labels: str) -> float:
         with self._lock:
@@ -146,12 +147,9 @@ class Metrics:
 
 
 def _histogram(full: str, series: dict[tuple[tuple[str, str], ...], float]) -> list[str]:
-    out = []
-    for bound in (*BUCKETS, math.inf):
-        le = "+Inf" if bound == math.inf else repr(bound)
-        out.append(f'{full}_bucket{{le="{le}"}} {_number(series.get((("le", le),), 0.0))}')
-    out.append(f"{full}_sum {_number(series.get((('', 'sum'),), 0.0))}")
-    out.append(f"{full}_count {_number(series.get((('', 'count'),), 0.0))}")
+    out = [f'{full}_bucket{{le="{le}"}} {_number(series.get((("le", le),), 0.0))}' for _, le in _LE]
+    out.append(f"{full}_sum {_number(series.get(_SUM, 0.0))}")
+    out.append(f"{full}_count {_number(series.get((('le', '+Inf'),), 0.0))}")
     return out
 
 
