@@ -310,3 +310,27 @@ def _server_version(servers: str) -> tuple[int, int, int]:
             await nc.close()
 
     return asyncio.run(ask())
+
+
+def test_the_dead_stream_is_byte_capped_and_drops_its_oldest(
+    tmp_path: Path, node: NatsNode
+) -> None:
+    """`relay --init` gives the dead-letter stream `[nats] dead_max_bytes` with discard old, so
+    junk can never fill the store the agents' payloads need (67 MB of it once did)."""
+    init_streams(
+        load_settings(
+            None, {"SEI_WATCH_NATS_SERVERS": node.url, "SEI_WATCH_NATS_DEAD_MAX_BYTES": "4096"}
+        )
+    )
+
+    async def ask() -> tuple[int, str]:
+        nc = await connect(load_settings(None, {"SEI_WATCH_NATS_SERVERS": node.url}).nats)
+        try:
+            info = await nc.jetstream().stream_info("SEI_PAYLOADS_DEAD")
+            return int(info.config.max_bytes), str(info.config.discard)
+        finally:
+            await nc.close()
+
+    max_bytes, discard = asyncio.run(ask())
+    assert max_bytes == 4096
+    assert discard.lower().endswith("old")
