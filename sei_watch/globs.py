@@ -76,6 +76,8 @@ class GlobSet:
 
     def match(self, rel: PurePath | str) -> bool:
         """Whether any glob matches `rel` (a path relative to the watched root)."""
+        if not self._regexes:
+            return False  # most parsers have no configured globs, and files are many
         text = rel.as_posix() if isinstance(rel, PurePath) else rel
         return any(rx.match(text) for rx in self._regexes)
 

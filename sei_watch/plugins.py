@@ -5,8 +5,10 @@ The built-in parsers are declared in our own pyproject and load exactly like thi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import import_module
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, runtime_checkable
@@ -108,15 +110,14 @@ class ClaimHint:
     sniff: tuple[str, ...] = ()
 
     def covers(self, basename: str) -> bool:
-        low = basename.lower()
-        for pattern in self.patterns:
-            head, star, tail = pattern.partition("*")
-            if not star:
-                if low == head:
-                    return True
-            elif len(low) >= len(head) + len(tail) and low.startswith(head) and low.endswith(tail):
-                return True
-        return False
+        return _patterns_rx(self.patterns).fullmatch(basename.lower()) is not None
+
+
+@lru_cache(maxsize=256)
+def _patterns_rx(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One regex for a claim's patterns: every file of a workspace is held to every parser."""
+    either = "|".join(".*".join(map(re.escape, p.split("*", 1))) for p in patterns)
+    return re.compile(f"(?s:{either})" if patterns else "(?!)")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -57,7 +57,11 @@ def open_under(root: Path, path: Path, *, max_bytes: int | None = None) -> Binar
 def read_under(root: Path, path: Path, *, max_bytes: int) -> bytes:
     """Read a whole small file under `root`, bounded by `max_bytes`."""
     with open_under(root, path, max_bytes=max_bytes) as fh:
-        data = fh.read(max_bytes + 1)
+        # Sized by the file, not the bound: a read of max_bytes allocates max_bytes first.
+        size = os.fstat(fh.fileno()).st_size
+        data = fh.read(size + 1)
+        if len(data) > size:  # it grew since: read on, up to the bound
+            data += fh.read(max_bytes + 1 - len(data))
     if len(data) > max_bytes:
         raise UnsafePathError(f"grew past the limit of {max_bytes} bytes while being read")
     return data

@@ -58,6 +58,7 @@ class StandIn(ThreadingHTTPServer):
         admin: bool = True,
         large_every: float = 10.0,
         latency: float = 0.0,
+        answer_first: bool = False,
     ) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         # The multipart endpoint needs a key with the ADMIN role; /v1/custom-cicd does not.
@@ -69,6 +70,10 @@ class StandIn(ThreadingHTTPServer):
         self.limit, self.limit_window, self.over_limit = limit, limit_window, 0
         self.api_key = api_key
         self.latency = latency  # seconds before every answer: SEI is not a 1 ms loopback
+        # SEI answers 202 to a valid request and stores it later (bench/injob.py times a
+        # client's wait as SEI makes it); tests read the store after the answer, so the
+        # default stores first.
+        self.answer_first = answer_first
         self.in_flight = self.max_in_flight = 0  # requests being answered at once
         self.script: deque[str] = deque()  # forced answers for the next requests
         self.fault_rate = fault_rate
@@ -268,6 +273,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(400, {"response_type": "error", "payload": message})
                 return
         key = (doc["instance_guid"], doc["job_full_name"], int(doc.get("build_number", 0)))
+        early = srv.answer_first and fault is None
+        if early:
+            self._send(202, ACCEPTED)
         with srv.lock:
             srv.accepted.append(doc)
             srv.keys[key] += 1
@@ -278,7 +286,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "drop":  # accepted, then the answer is lost
             self._reset()
             return
-        self._send(202, ACCEPTED)
+        if not early:
+            self._send(202, ACCEPTED)
 
     def _instances(self, raw: bytes) -> None:
         doc = json.loads(raw or b"{}")

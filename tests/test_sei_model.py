@@ -4,9 +4,13 @@ in order up to a bad one, correlation symmetric with every mode at once."""
 
 from __future__ import annotations
 
+import json
+import time
+import urllib.request
 from typing import Any
 
 from .conftest_sei import GUID
+from .sei_server import StandIn
 from .sei_store import SeiStore
 
 
@@ -88,3 +92,23 @@ def test_correlation_is_symmetric_with_every_mode_at_once() -> None:
     assert (two, one) in links
     assert (one, three) in links  # the same hash, another name
     assert not any(four in pair for pair in links)
+
+
+def test_a_stand_in_that_answers_first_still_stores_the_run() -> None:
+    """With answer_first (SEI's order: 202, then the work) the answer comes before the run is
+    stored, and the run is stored all the same."""
+    stand_in = StandIn("k", instances={GUID: "ci"}, answer_first=True).start()
+    try:
+        request = urllib.request.Request(
+            f"{stand_in.url}/v1/custom-cicd",
+            data=json.dumps(_doc(7)).encode(),
+            headers={"Authorization": "ApiKey k", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.status == 202
+        deadline = time.monotonic() + 10
+        while not stand_in.store.runs and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert [key[-1] for key in stand_in.store.runs] == [7]
+    finally:
+        stand_in.stop()
