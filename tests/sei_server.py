@@ -276,6 +276,7 @@ class _Handler(BaseHTTPRequestHandler):
         early = srv.answer_first and fault is None
         if early:
             self._send(202, ACCEPTED)
+            self.wfile.flush()  # out now, not when the handler returns
         with srv.lock:
             srv.accepted.append(doc)
             srv.keys[key] += 1

@@ -215,7 +215,12 @@ def _cmd_parse(args: argparse.Namespace, io: Io) -> ExitStatus:
         if refusal is not None:  # before the key is read: the fix is the config, not the key
             io.stderr.write(f"sei-watch: not posted: {refusal}\n")
             return ExitStatus.INVALID_PAYLOAD
-        from .post import post  # noqa: PLC0415  (HTTP only when posting)
+        if settings.sei.transport == "multipart":
+            report.start_attachment()  # on the other core while the HTTP stack loads
+        try:
+            from .post import post  # noqa: PLC0415  (HTTP only when posting)
 
-        return post(io, settings, report, state, args)
+            return post(io, settings, report, state, args)
+        finally:
+            report.cancel_attachment()
     return ExitStatus.PROBLEMS if asm.problems else ExitStatus.OK

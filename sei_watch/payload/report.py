@@ -24,6 +24,8 @@ from .assemble import Assembly, AssemblyInput, assemble
 if TYPE_CHECKING:
     from sei_watch.context import BuildState
 
+    from .ahead import Ahead, Built
+
 __all__ = ["Given", "Report", "build_report", "report_watched", "require_instance"]
 
 MAX_ATTACHMENT = 32 << 20  # bytes of JUnit reports in one multipart post
@@ -54,6 +56,7 @@ class Report:
     context: BuildContext
     invalid: list[str]
     head: str | None
+    ahead: Ahead | None = field(default=None, repr=False)  # the test zip, being built
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -86,15 +89,37 @@ class Report:
         """The build's JUnit suites in the zip SEI's processor stores test rows from (the
         multipart transport; `testzip.py`), read through the scan's own safe I/O, at most `cap`
         bytes of suites. None when there is none. A report left out is logged with why."""
+        ahead, self.ahead = self.ahead, None
+        if ahead is not None and cap == MAX_ATTACHMENT:
+            data, problems = ahead.result()
+        else:
+            if ahead is not None:
+                ahead.cancel()
+            data, problems = self._junit_zip(cap)
+        for prob in problems:
+            log.warning("tests.left_out", key=self.key, path=prob.path, reason=prob.reason)
+        return data
+
+    def start_attachment(self) -> None:
+        """Begin the zip on the machine's other core (`ahead.py`); `attachment()` takes it.
+        For the one-shot post, whose HTTP stack and outbox load meanwhile."""
+        from .ahead import start  # noqa: PLC0415
+
+        self.ahead = start(lambda: self._junit_zip(MAX_ATTACHMENT))
+
+    def cancel_attachment(self) -> None:
+        """Stop a zip begun and not taken (a post that ended first)."""
+        ahead, self.ahead = self.ahead, None
+        if ahead is not None:
+            ahead.cancel()
+
+    def _junit_zip(self, cap: int) -> Built:
         from .testzip import junit_zip  # noqa: PLC0415  (lxml, zipfile: only when posting)
 
         suites = [r for r in self.scan.records if isinstance(r, SuiteSummary)]
         native = [s for s in suites if s.cases]
         sources = sorted({s.source for s in suites if not s.cases})
-        data, problems = junit_zip(self.scan.root, sources, cap=cap, native=native)
-        for prob in problems:
-            log.warning("tests.left_out", key=self.key, path=prob.path, reason=prob.reason)
-        return data
+        return junit_zip(self.scan.root, sources, cap=cap, native=native)
 
     def remember(self, state: BuildState) -> None:
         """Once queued: this build's HEAD is the start of the job's next commit range."""

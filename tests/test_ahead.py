@@ -1,0 +1,149 @@
+"""The one-shot post's test zip, built in a forked child: the same zip as one built in the
+process, a child that dies or is not wanted costs nothing, and no fork beside another thread."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+from sei_watch.config import load_settings
+from sei_watch.payload import Given, Report, build_report
+from sei_watch.payload.ahead import Built, start
+from sei_watch.payload.testzip import NESTED
+from sei_watch.plugins import load_parsers
+
+from .paths import ROOT, corpus_dir
+
+WORKSPACE = corpus_dir() / "testreports"
+
+
+def _entries(outer: bytes | None) -> dict[str, bytes]:
+    """The inner zip's files by name (the zip's own bytes hold the clock's time)."""
+    assert outer is not None
+    with zipfile.ZipFile(io.BytesIO(outer)) as zf:
+        inner = zf.read(NESTED)
+    with zipfile.ZipFile(io.BytesIO(inner)) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+def _report(workspace: Path = WORKSPACE) -> Report:
+    return build_report(
+        workspace, load_parsers(), load_settings(None), given=Given(), environ={},
+        hostname="ci-1", now_ms=1_780_000_000_000,
+    )  # fmt: skip
+
+
+def _inline() -> tuple[dict[str, bytes], list[tuple[str, str]]]:
+    data, problems = _report()._junit_zip(32 << 20)
+    return _entries(data), [(p.path, p.reason) for p in problems]
+
+
+CHILD = """
+import hashlib, io, json, sys, threading, zipfile
+sys.path.insert(0, sys.argv[1])
+from tests.test_ahead import _entries, _report
+report = _report()
+assert threading.active_count() == 1
+report.start_attachment()
+forked = report.ahead.forked
+data, problems = report.ahead.result()
+print(json.dumps({
+    "forked": forked,
+    "entries": {k: hashlib.sha256(v).hexdigest() for k, v in _entries(data).items()},
+    "problems": [[p.path, p.reason] for p in problems],
+}))
+"""
+
+
+def test_a_zip_built_in_a_forked_child_is_the_zip_built_here() -> None:
+    """In a single-threaded process the zip is built by a forked child, and its files and
+    left-out reports are those of the zip built in the process itself."""
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(ROOT)], capture_output=True, text=True, check=True
+    )
+    got = json.loads(out.stdout)
+    entries, problems = _inline()
+    assert got["forked"] is True
+    assert len(entries) > 50
+    assert got["entries"] == {k: hashlib.sha256(v).hexdigest() for k, v in entries.items()}
+    assert [tuple(p) for p in got["problems"]] == problems
+
+
+def _builder(parent: int) -> Callable[[], Built]:
+    def build() -> Built:
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)  # the child dies before it answers
+        data, problems = _report()._junit_zip(32 << 20)
+        return data, problems
+
+    return build
+
+
+def test_a_child_that_dies_leaves_the_zip_to_the_process() -> None:
+    """A child killed before it answers is reaped, and the zip is built in the process:
+    nothing is lost but the time."""
+    if threading.active_count() != 1:  # pytest's own threads: fork in a clean process instead
+        script = (
+            "import sys; sys.path.insert(0, sys.argv[1]);"
+            "from tests.test_ahead import test_a_child_that_dies_leaves_the_zip_to_the_process"
+            " as t; t()"
+        )
+        subprocess.run([sys.executable, "-c", script, str(ROOT)], check=True)
+        return
+    ahead = start(_builder(os.getpid()))
+    assert ahead.forked
+    data, problems = ahead.result()
+    assert (_entries(data), [(p.path, p.reason) for p in problems]) == _inline()
+    try:
+        os.waitpid(-1, os.WNOHANG)
+        raise AssertionError("a child is left unreaped")
+    except ChildProcessError:
+        pass
+
+
+def test_a_zip_not_taken_is_stopped_and_reaped() -> None:
+    """cancel() stops a child whose zip the post never took, and leaves no zombie behind."""
+    if threading.active_count() != 1:
+        script = (
+            "import sys; sys.path.insert(0, sys.argv[1]);"
+            "from tests.test_ahead import test_a_zip_not_taken_is_stopped_and_reaped as t; t()"
+        )
+        subprocess.run([sys.executable, "-c", script, str(ROOT)], check=True)
+        return
+    report = _report()
+    report.start_attachment()
+    assert report.ahead is not None
+    assert report.ahead.forked
+    report.cancel_attachment()
+    assert report.ahead is None
+    try:
+        os.waitpid(-1, os.WNOHANG)
+        raise AssertionError("a child is left unreaped")
+    except ChildProcessError:
+        pass
+
+
+def test_no_fork_beside_another_thread() -> None:
+    """With another thread alive (a daemon's workers) the zip is built in the process, since
+    a fork would copy locks that thread holds; it is the same zip."""
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    try:
+        report = _report()
+        report.start_attachment()
+        assert report.ahead is not None
+        assert not report.ahead.forked
+        assert _entries(report.attachment()) == _inline()[0]
+    finally:
+        stop.set()
+        other.join()
