@@ -25,6 +25,8 @@ from .io import settings_for
 from .oneshot import load_payloads
 
 if TYPE_CHECKING:
+    from sei_watch.deliver import Outbox
+
     from .io import Io
 
 __all__ = ["cmd_outbox", "run_outbox"]
@@ -118,11 +120,16 @@ def _flush(args: argparse.Namespace, io: Io, settings: Settings, outbox: Any) ->
     return ExitStatus.OK if waiting["pending"] == 0 else ExitStatus.NOT_DELIVERED
 
 
-def deliver_one(io: Io, settings: Settings, key: str, timeout: float) -> ExitStatus:
+def deliver_one(
+    io: Io, settings: Settings, key: str, timeout: float, *, outbox: Outbox | None = None
+) -> ExitStatus:
     """After `parse --post`: deliver this payload, and only this one, until it is out (or
     dead). Other rows in the state directory may be another job's, for another SEI or key:
-    they are named once and left where they are."""
-    outbox = open_outbox(settings)
+    they are named once and left where they are. An `outbox` given stays open (the caller
+    queued the row through it: opening the file again would check it again)."""
+    owned = outbox is None
+    if outbox is None:
+        outbox = open_outbox(settings)
     mine = outbox.find(key)
     sender = make_sender(settings, outbox, io.environ, row_id=mine.id)
     deadline = time.monotonic() + timeout
@@ -146,7 +153,8 @@ def deliver_one(io: Io, settings: Settings, key: str, timeout: float) -> ExitSta
         row = outbox.find(str(mine.id))
     finally:
         sender.client.close()
-        outbox.close()
+        if owned:
+            outbox.close()
     if row.state == "delivered":
         io.stderr.write(f"sei-watch: {visible(row.key)} delivered to SEI\n")
         return ExitStatus.OK

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from sei_watch.config import Settings
 from sei_watch.context import BuildState
@@ -23,6 +24,9 @@ from sei_watch.status import ExitStatus
 from .io import Io
 from .oneshot import save_payload, undelivered_path
 from .outbox import deliver_one
+
+if TYPE_CHECKING:
+    from sei_watch.deliver import Destination, Outbox, SeiClient
 
 __all__ = ["post"]
 
@@ -118,12 +122,30 @@ def _post(
     client = sei_client(settings, io.environ) if settings.target == "sei" else None
     outbox = open_outbox(settings)
     try:
+        return _queue_and_send(
+            io, settings, report, state, args, outbox=outbox, client=client, destination=destination
+        )
+    finally:
+        outbox.close()
+
+
+def _queue_and_send(
+    io: Io,
+    settings: Settings,
+    report: Report,
+    state: BuildState | None,
+    args: argparse.Namespace,
+    *,
+    outbox: Outbox,
+    client: SeiClient | None,
+    destination: Destination,
+) -> ExitStatus:
+    try:
         done = submit(
             outbox, report, settings, state, destination=destination, queued_by="job",
             lookup=client.instance if client is not None else None,
         )  # fmt: skip
     finally:
-        outbox.close()
         if client is not None:
             client.close()
     if done.full:  # the run is fine; the machine is out of room: keep it for later
@@ -143,7 +165,7 @@ def _post(
         read_timeout=min(settings.sei.read_timeout, args.timeout),
         connect_timeout=min(settings.sei.connect_timeout, args.timeout),
     )
-    sent = deliver_one(io, replace(settings, sei=sei), key, args.timeout)
+    sent = deliver_one(io, replace(settings, sei=sei), key, args.timeout, outbox=outbox)
     if settings.otel.enabled:  # after SEI, within its own bound: never the job's exit status
         _send_traces(io, settings)
     if sent == ExitStatus.NOT_DELIVERED:
