@@ -13,9 +13,10 @@ the repository's small `examples/maven-flaky`. On each, whole processes take tur
   test zip), against codecov-cli's real upload (`do-upload --report-type test_results`) of the
   same files to a loopback Codecov API (answers its POST, then takes the PUT to storage).
 
-sei-watch runs from a wheel of this checkout installed with its dependencies into a fresh
-venv, as a user's install is (bytecode compiled, no editable-install finder); `--no-wheel`
-uses this venv's `sei-watch` instead. Medians and each ratio to sei-watch are printed;
+Every command runs with `CI=true`, as in a CI job (sei-watch then logs errors only, as a
+readable line). sei-watch runs from a wheel of this checkout installed with its dependencies
+into a fresh venv, as a user's install is (bytecode compiled, no editable-install finder);
+`--no-wheel` uses this venv's `sei-watch` instead. Medians and each ratio to sei-watch are printed;
 nothing here asserts a time.
 """
 
@@ -133,7 +134,8 @@ def _numbered(cmd: list[str]) -> list[str]:
 
 
 def measure(cases: dict[str, list[str]], ws: Path, pairs: int) -> dict[str, list[float]]:
-    env = {"SEI_API_KEY": KEY, "PATH": "/usr/bin:/bin", "HOME": str(ws.parent)}
+    # A CI job's environment (every CI system sets CI): what each tool meets in a job.
+    env = {"SEI_API_KEY": KEY, "PATH": "/usr/bin:/bin", "HOME": str(ws.parent), "CI": "true"}
     times: dict[str, list[float]] = {name: [] for name in cases}
     for name, cmd in cases.items():  # one warm-up each, and proof that it works
         res = subprocess.run(

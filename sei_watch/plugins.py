@@ -5,7 +5,6 @@ The built-in parsers are declared in our own pyproject and load exactly like thi
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -110,14 +109,26 @@ class ClaimHint:
     sniff: tuple[str, ...] = ()
 
     def covers(self, basename: str) -> bool:
-        return _patterns_rx(self.patterns).fullmatch(basename.lower()) is not None
+        low = basename.lower()
+        exact, wild = _split_patterns(self.patterns)
+        if low in exact:
+            return True
+        n = len(low)
+        return any(
+            n >= len(head) + len(tail) and low.startswith(head) and low.endswith(tail)
+            for head, tail in wild
+        )
 
 
 @lru_cache(maxsize=256)
-def _patterns_rx(patterns: tuple[str, ...]) -> re.Pattern[str]:
-    """One regex for a claim's patterns: every file of a workspace is held to every parser."""
-    either = "|".join(".*".join(map(re.escape, p.split("*", 1))) for p in patterns)
-    return re.compile(f"(?s:{either})" if patterns else "(?!)")
+def _split_patterns(
+    patterns: tuple[str, ...],
+) -> tuple[frozenset[str], tuple[tuple[str, str], ...]]:
+    """A claim's patterns as exact names and (head, tail) pairs around the `*`, split once:
+    every file of a workspace is held to every parser."""
+    exact = frozenset(p for p in patterns if "*" not in p)
+    wild = tuple((head, tail) for head, _, tail in (p.partition("*") for p in patterns if "*" in p))
+    return exact, wild
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

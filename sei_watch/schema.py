@@ -3,7 +3,6 @@ parses (results, instants, ids). `validation` checks a whole payload against the
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -131,6 +130,8 @@ _NAMESPACE_DNS = bytes.fromhex("6ba7b8109dad11d180b400c04fd430c8")
 def uuid5_dns(name: str) -> str:
     """`str(uuid.uuid5(uuid.NAMESPACE_DNS, name))` without importing `uuid`, which probes the
     platform on import: a fifteenth of a small one-shot `parse`."""
+    import hashlib  # noqa: PLC0415  (OpenSSL's loading: only for a derived id)
+
     raw = bytearray(hashlib.sha1(_NAMESPACE_DNS + name.encode(), usedforsecurity=False).digest())
     raw[6] = (raw[6] & 0x0F) | 0x50
     raw[8] = (raw[8] & 0x3F) | 0x80
@@ -174,6 +175,8 @@ def node_id(path: tuple[str, ...]) -> str:
     text = "/".join(" ".join(part.split()) or "(unnamed)" for part in path)
     if len(text) <= ID_LIMIT:
         return text
+    import hashlib  # noqa: PLC0415
+
     digest = hashlib.sha256(text.encode()).hexdigest()[:10]
     return f"{text[: ID_LIMIT - 11]}~{digest}"
 

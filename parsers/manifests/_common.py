@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -128,6 +127,8 @@ def image_artifact(
 
 def file_sha256(ctx: ParseContext, path: Path) -> tuple[str, dict[str, str]]:
     """`sha256:<hex>` of a file, streamed; over the cap, no hash and a flag saying so."""
+    import hashlib  # noqa: PLC0415  (OpenSSL's loading: only for a file that is hashed)
+
     cap = int(ctx.options.get("hash_max_bytes", DEFAULT_HASH_CAP))
     digest = hashlib.sha256()
     size = 0
