@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,7 +22,10 @@ from sei_watch.payload.ahead import Built, start
 from sei_watch.payload.testzip import NESTED
 from sei_watch.plugins import load_parsers
 
+from .conftest_sei import GUID
 from .paths import ROOT, corpus_dir
+from .sei_server import StandIn
+from .sei_tests import read_junit_zip
 
 WORKSPACE = corpus_dir() / "testreports"
 
@@ -35,10 +39,10 @@ def _entries(outer: bytes | None) -> dict[str, bytes]:
         return {name: zf.read(name) for name in zf.namelist()}
 
 
-def _report(workspace: Path = WORKSPACE) -> Report:
+def _report(workspace: Path = WORKSPACE, *, zip_ahead: bool = False) -> Report:
     return build_report(
         workspace, load_parsers(), load_settings(None), given=Given(), environ={},
-        hostname="ci-1", now_ms=1_780_000_000_000,
+        hostname="ci-1", now_ms=1_780_000_000_000, zip_ahead=zip_ahead,
     )  # fmt: skip
 
 
@@ -51,9 +55,8 @@ CHILD = """
 import hashlib, io, json, sys, threading, zipfile
 sys.path.insert(0, sys.argv[1])
 from tests.test_ahead import _entries, _report
-report = _report()
 assert threading.active_count() == 1
-report.start_attachment()
+report = _report(zip_ahead=True)
 forked = report.ahead.forked
 data, problems = report.ahead.result()
 print(json.dumps({
@@ -119,8 +122,7 @@ def test_a_zip_not_taken_is_stopped_and_reaped() -> None:
         )
         subprocess.run([sys.executable, "-c", script, str(ROOT)], check=True)
         return
-    report = _report()
-    report.start_attachment()
+    report = _report(zip_ahead=True)
     assert report.ahead is not None
     assert report.ahead.forked
     report.cancel_attachment()
@@ -139,11 +141,42 @@ def test_no_fork_beside_another_thread() -> None:
     other = threading.Thread(target=stop.wait, daemon=True)
     other.start()
     try:
-        report = _report()
-        report.start_attachment()
+        report = _report(zip_ahead=True)
         assert report.ahead is not None
         assert not report.ahead.forked
         assert _entries(report.attachment()) == _inline()[0]
     finally:
         stop.set()
         other.join()
+
+
+def test_a_real_post_forks_its_zip_and_sei_stores_every_row_once(tmp_path: Path) -> None:
+    """`sei-watch parse WS --post` in its own process (single-threaded, so the zip is built by
+    a forked child) gives SEI's test table the rows an in-process build gives, and prints its
+    summary once: the child never flushes the parent's output."""
+    ws = tmp_path / "ws"
+    shutil.copytree(ROOT / "examples" / "maven-flaky", ws)
+    stand_in = StandIn("k", instances={GUID: "agents"}).start()
+    try:
+        cfg = tmp_path / "mp.toml"
+        cfg.write_text(
+            f'[sei]\nurl = "{stand_in.url}"\ninstance_guid = "{GUID}"\n'
+            f'instance_name = "agents"\ntransport = "multipart"\n'
+            f'[state]\ndir = "{tmp_path / "state"}"\n'
+        )
+        env = {**os.environ, "SEI_API_KEY": "k", "CI": "true", "HOME": str(tmp_path)}
+        out = subprocess.run(
+            [sys.executable, "-m", "sei_watch", "parse", str(ws), "--post", "--config", str(cfg),
+             "--set", "job_full_name=shop/ci", "--set", "build_number=7"],
+            capture_output=True, text=True, env=env, check=False, timeout=120,
+        )  # fmt: skip
+        assert out.returncode in (0, 1), out.stderr
+        assert out.stdout.count("sei-watch parse ") == 1
+        assert out.stderr.count("delivered to SEI") == 1
+        (run,) = stand_in.store.runs.values()
+    finally:
+        stand_in.stop()
+    data, _ = _report(ws)._junit_zip(32 << 20)
+    rows, _ = read_junit_zip(data or b"")
+    assert len(run.tests) == len({f"{r.classname}.{r.name}" for r in rows}) > 0
+    assert sorted(run.tests) == sorted({f"{r.classname}.{r.name}" for r in rows})

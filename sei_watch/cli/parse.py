@@ -165,7 +165,22 @@ def _cmd_parse(args: argparse.Namespace, io: Io) -> ExitStatus:
         now_ms=io.now_ms(),
         state=state,
         repo=args.repo,
+        # SEI's test zip, begun on the other core as soon as the files are read
+        zip_ahead=args.post and settings.sei.transport == "multipart",
     )
+    try:
+        return _show_and_post(args, io, settings, report, state)
+    finally:
+        report.cancel_attachment()  # a zip begun and not taken (no post after all)
+
+
+def _show_and_post(
+    args: argparse.Namespace,
+    io: Io,
+    settings: Settings,
+    report: Report,
+    state: BuildState | None,
+) -> ExitStatus:
     asm, result, invalid = report.assembly, report.scan, list(report.invalid)
     if args.strict:
         invalid += [
@@ -215,12 +230,7 @@ def _cmd_parse(args: argparse.Namespace, io: Io) -> ExitStatus:
         if refusal is not None:  # before the key is read: the fix is the config, not the key
             io.stderr.write(f"sei-watch: not posted: {refusal}\n")
             return ExitStatus.INVALID_PAYLOAD
-        if settings.sei.transport == "multipart":
-            report.start_attachment()  # on the other core while the HTTP stack loads
-        try:
-            from .post import post  # noqa: PLC0415  (HTTP only when posting)
+        from .post import post  # noqa: PLC0415  (HTTP only when posting)
 
-            return post(io, settings, report, state, args)
-        finally:
-            report.cancel_attachment()
+        return post(io, settings, report, state, args)
     return ExitStatus.PROBLEMS if asm.problems else ExitStatus.OK

@@ -100,26 +100,14 @@ class Report:
             log.warning("tests.left_out", key=self.key, path=prob.path, reason=prob.reason)
         return data
 
-    def start_attachment(self) -> None:
-        """Begin the zip on the machine's other core (`ahead.py`); `attachment()` takes it.
-        For the one-shot post, whose HTTP stack and outbox load meanwhile."""
-        from .ahead import start  # noqa: PLC0415
-
-        self.ahead = start(lambda: self._junit_zip(MAX_ATTACHMENT))
-
     def cancel_attachment(self) -> None:
-        """Stop a zip begun and not taken (a post that ended first)."""
+        """Stop a zip begun ahead (`build_report(zip_ahead=True)`) and not taken."""
         ahead, self.ahead = self.ahead, None
         if ahead is not None:
             ahead.cancel()
 
     def _junit_zip(self, cap: int) -> Built:
-        from .testzip import junit_zip  # noqa: PLC0415  (lxml, zipfile: only when posting)
-
-        suites = [r for r in self.scan.records if isinstance(r, SuiteSummary)]
-        native = [s for s in suites if s.cases]
-        sources = sorted({s.source for s in suites if not s.cases})
-        return junit_zip(self.scan.root, sources, cap=cap, native=native)
+        return _junit_zip(self.scan, cap)
 
     def remember(self, state: BuildState) -> None:
         """Once queued: this build's HEAD is the start of the job's next commit range."""
@@ -128,6 +116,15 @@ class Report:
             state.record(
                 str(p["instance_guid"]), str(p["job_full_name"]), self.head, int(p["build_number"])
             )
+
+
+def _junit_zip(result: ScanResult, cap: int) -> Built:
+    from .testzip import junit_zip  # noqa: PLC0415  (lxml, zipfile: only when posting)
+
+    suites = [r for r in result.records if isinstance(r, SuiteSummary)]
+    native = [s for s in suites if s.cases]
+    sources = sorted({s.source for s in suites if not s.cases})
+    return junit_zip(result.root, sources, cap=cap, native=native)
 
 
 def require_instance(settings: Settings) -> None:
@@ -172,10 +169,13 @@ def build_report(
     repos: tuple[Path, ...] = (),
     newer_than: float | None = None,
     watched: bool = False,
+    zip_ahead: bool = False,
 ) -> Report:
     """Report the build in `root`: file records, CI and git facts, one payload, its problems.
     Files last written before `newer_than` (epoch seconds) belong to an earlier build.
-    `watched`: the agent reports a build it did not run, so the build's files are trusted less."""
+    `watched`: the agent reports a build it did not run, so the build's files are trusted less.
+    `zip_ahead` (a one-shot post): SEI's test zip is begun on the other core once the files
+    are read (`ahead.py`), and `Report.attachment()` takes it."""
     result = scan(
         root,
         registry,
@@ -183,6 +183,39 @@ def build_report(
         max_bytes=settings.max_file_bytes,
         newer_than=newer_than,
     )
+    ahead = _start_zip(result) if zip_ahead else None
+    try:
+        report = _report(
+            result, settings, given=given, environ=environ, hostname=hostname, now_ms=now_ms,
+            state=state, repo=repo, repos=repos, watched=watched,
+        )  # fmt: skip
+    except BaseException:
+        if ahead is not None:
+            ahead.cancel()
+        raise
+    report.ahead = ahead
+    return report
+
+
+def _start_zip(result: ScanResult) -> Ahead:
+    from .ahead import start  # noqa: PLC0415
+
+    return start(lambda: _junit_zip(result, MAX_ATTACHMENT))
+
+
+def _report(
+    result: ScanResult,
+    settings: Settings,
+    *,
+    given: Given,
+    environ: Mapping[str, str],
+    hostname: str,
+    now_ms: int,
+    state: BuildState | None,
+    repo: Path | None,
+    repos: tuple[Path, ...],
+    watched: bool,
+) -> Report:
     extra: list[ParseProblem] = []
     try:
         ctx = collect(
