@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sei_watch.config import load_settings
 from sei_watch.payload import Given, Report, build_report
-from sei_watch.payload.ahead import Built, start
+from sei_watch.payload.ahead import Built, Receive, start
 from sei_watch.payload.testzip import NESTED
 from sei_watch.plugins import load_parsers
 
@@ -81,8 +81,8 @@ def test_a_zip_built_in_a_forked_child_is_the_zip_built_here() -> None:
     assert [tuple(p) for p in got["problems"]] == problems
 
 
-def _builder(parent: int) -> Callable[[], Built]:
-    def build() -> Built:
+def _builder(parent: int) -> Callable[[Receive], Built]:
+    def build(_receive: Receive) -> Built:
         if os.getpid() != parent:
             os.kill(os.getpid(), signal.SIGKILL)  # the child dies before it answers
         data, problems = _report()._junit_zip(32 << 20)
@@ -104,6 +104,7 @@ def test_a_child_that_dies_leaves_the_zip_to_the_process() -> None:
         return
     ahead = start(_builder(os.getpid()))
     assert ahead.forked
+    ahead.send("the scan is done")
     data, problems = ahead.result()
     assert (_entries(data), [(p.path, p.reason) for p in problems]) == _inline()
     try:

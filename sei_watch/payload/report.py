@@ -5,6 +5,7 @@ The CLI and the daemon both report builds through here.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from sei_watch.errors import ConfigError, SeiWatchError
 from sei_watch.logs import get_logger
 from sei_watch.plugins import Registry
 from sei_watch.records import ParseProblem, SuiteSummary
-from sei_watch.scan import ScanResult, scan
+from sei_watch.scan import ScanResult, files_under, scan
 from sei_watch.validation import validate
 
 from .assemble import Assembly, AssemblyInput, assemble
@@ -24,7 +25,7 @@ from .assemble import Assembly, AssemblyInput, assemble
 if TYPE_CHECKING:
     from sei_watch.context import BuildState
 
-    from .ahead import Ahead, Built
+    from .ahead import Ahead, Built, Receive
 
 __all__ = ["Given", "Report", "build_report", "report_watched", "require_instance"]
 
@@ -107,7 +108,10 @@ class Report:
             ahead.cancel()
 
     def _junit_zip(self, cap: int) -> Built:
-        return _junit_zip(self.scan, cap)
+        from .testzip import junit_zip  # noqa: PLC0415  (lxml, zipfile: only when posting)
+
+        root, sources, native = _zip_sources(self.scan)
+        return junit_zip(root, sources, cap=cap, native=native)
 
     def remember(self, state: BuildState) -> None:
         """Once queued: this build's HEAD is the start of the job's next commit range."""
@@ -116,15 +120,6 @@ class Report:
             state.record(
                 str(p["instance_guid"]), str(p["job_full_name"]), self.head, int(p["build_number"])
             )
-
-
-def _junit_zip(result: ScanResult, cap: int) -> Built:
-    from .testzip import junit_zip  # noqa: PLC0415  (lxml, zipfile: only when posting)
-
-    suites = [r for r in result.records if isinstance(r, SuiteSummary)]
-    native = [s for s in suites if s.cases]
-    sources = sorted({s.source for s in suites if not s.cases})
-    return junit_zip(result.root, sources, cap=cap, native=native)
 
 
 def require_instance(settings: Settings) -> None:
@@ -174,17 +169,19 @@ def build_report(
     """Report the build in `root`: file records, CI and git facts, one payload, its problems.
     Files last written before `newer_than` (epoch seconds) belong to an earlier build.
     `watched`: the agent reports a build it did not run, so the build's files are trusted less.
-    `zip_ahead` (a one-shot post): SEI's test zip is begun on the other core once the files
-    are read (`ahead.py`), and `Report.attachment()` takes it."""
-    result = scan(
-        root,
-        registry,
-        exclude=settings.exclude,
-        max_bytes=settings.max_file_bytes,
-        newer_than=newer_than,
-    )
-    ahead = _start_zip(result) if zip_ahead else None
+    `zip_ahead` (a one-shot post): SEI's test zip is built on the other core while the scan
+    runs (`ahead.py`), and `Report.attachment()` takes it."""
+    ahead = _start_zip(root, settings.exclude) if zip_ahead else None
     try:
+        result = scan(
+            root,
+            registry,
+            exclude=settings.exclude,
+            max_bytes=settings.max_file_bytes,
+            newer_than=newer_than,
+        )
+        if ahead is not None:
+            ahead.send(_zip_sources(result))
         report = _report(
             result, settings, given=given, environ=environ, hostname=hostname, now_ms=now_ms,
             state=state, repo=repo, repos=repos, watched=watched,
@@ -197,10 +194,36 @@ def build_report(
     return report
 
 
-def _start_zip(result: ScanResult) -> Ahead:
-    from .ahead import start  # noqa: PLC0415
+def _zip_sources(result: ScanResult) -> tuple[Path, list[str], list[SuiteSummary]]:
+    """What the test zip holds: the JUnit reports read again, and the native readers' suites."""
+    suites = [r for r in result.records if isinstance(r, SuiteSummary)]
+    native = [s for s in suites if s.cases]
+    return result.root, sorted({s.source for s in suites if not s.cases}), native
 
-    return start(lambda: _junit_zip(result, MAX_ATTACHMENT))
+
+def _start_zip(root: Path, exclude: tuple[str, ...]) -> Ahead:
+    """The test zip begun before the scan: the child reads every XML file's suites ahead (the
+    scan's own order), until the scan is done and says which reports the zip holds."""
+    from .ahead import start  # noqa: PLC0415
+    from .testzip import junit_zip, report_suites  # noqa: PLC0415
+
+    real = Path(os.path.realpath(root))
+
+    def work(receive: Receive) -> Built:
+        prebuilt: dict[str, list[bytes] | str | None] = {}
+        held = 0
+        for rel in files_under(real, exclude):
+            if held > MAX_ATTACHMENT or receive(False) is not None:
+                break  # past the zip's cap, or the scan is done: the rest only on demand
+            if rel.lower().endswith(".xml"):
+                got = prebuilt[rel] = report_suites(real, rel, MAX_ATTACHMENT)
+                held += sum(map(len, got)) if isinstance(got, list) else 0
+        scanned, sources, native = receive(True)
+        if scanned != real:  # the scan read another tree (a link swapped meanwhile)
+            prebuilt = {}
+        return junit_zip(scanned, sources, cap=MAX_ATTACHMENT, native=native, prebuilt=prebuilt)
+
+    return start(work)
 
 
 def _report(

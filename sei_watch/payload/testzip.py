@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from lxml import etree
@@ -27,7 +27,7 @@ from sei_watch.records import ParseProblem, SuiteSummary
 from sei_watch.safeio import read_under
 from sei_watch.xmlfeed import Feeder, UnendingTag
 
-__all__ = ["NESTED", "junit_zip"]
+__all__ = ["NESTED", "junit_zip", "report_suites"]
 
 NESTED = "levelops_junit_reports.zip"
 _OUTCOMES = ("failure", "error", "skipped")  # the order the mapper ranks them in
@@ -191,11 +191,34 @@ def _native(summary: SuiteSummary) -> bytes:
     return _suite(elem, suite)
 
 
+def report_suites(root: Path, rel: str, cap: int) -> list[bytes] | str | None:
+    """The files for SEI's test table from one report: one per suite holding cases; or why
+    the report is left out; or None for a file that is no JUnit report (CTest, Robot, a log's
+    tests) or cannot be read."""
+    try:
+        data = read_under(root, root / rel, max_bytes=cap)
+    except SeiWatchError:
+        return None
+    if b"<testsuite" not in data[:4096]:
+        return None
+    try:
+        return list(_suites(data, Path(rel).stem))
+    except ValueError as exc:
+        return str(exc)
+
+
 def junit_zip(
-    root: Path, sources: list[str], *, cap: int, native: Sequence[SuiteSummary] = ()
+    root: Path,
+    sources: Sequence[str],
+    *,
+    cap: int,
+    native: Sequence[SuiteSummary] = (),
+    prebuilt: Mapping[str, list[bytes] | str | None] | None = None,
 ) -> tuple[bytes | None, list[ParseProblem]]:
     """The outer zip (holding the nested one) and the reports left out, each with why: the
-    JUnit reports at `sources`, read again, and the `native` readers' suites from their rows."""
+    JUnit reports at `sources`, read again (unless `prebuilt` holds what `report_suites`
+    gave for one), and the `native` readers' suites from their rows."""
+    prebuilt = prebuilt or {}
     inner = io.BytesIO()
     problems: list[ParseProblem] = []
     used, left_out = 0, 0
@@ -221,22 +244,19 @@ def junit_zip(
                     )
                 )
         for rel in sources:
-            try:
-                data = read_under(root, root / rel, max_bytes=cap)
-            except SeiWatchError:
+            suites = prebuilt[rel] if rel in prebuilt else report_suites(root, rel, cap)
+            if suites is None:
                 continue
-            if b"<testsuite" not in data[:4096]:
-                continue  # not JUnit (CTest, Robot, a log's tests)
-            stem = _SAFE_NAME.sub("_", Path(rel).stem)[:80] or "report"
-            try:
-                suites = list(_suites(data, Path(rel).stem))
-            except ValueError as exc:
+            if isinstance(suites, str):
                 problems.append(
                     ParseProblem(
-                        path=rel, reason=f"not sent to SEI's test table: {exc}", parser="multipart"
+                        path=rel,
+                        reason=f"not sent to SEI's test table: {suites}",
+                        parser="multipart",
                     )
                 )
                 continue
+            stem = _SAFE_NAME.sub("_", Path(rel).stem)[:80] or "report"
             for xml in suites:
                 if used + len(xml) > cap:
                     left_out += 1

@@ -8,7 +8,7 @@ each file that could not be read or parsed (a bad file costs that file only).
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .workspace import ScanResult, parse_claimed, parse_file, scan
+    from .workspace import ScanResult, files_under, parse_claimed, parse_file, scan
 else:
     from sei_watch._lazy import exports
 
@@ -16,6 +16,7 @@ else:
         __name__,
         {
             "ScanResult": "workspace",
+            "files_under": "workspace",
             "parse_claimed": "workspace",
             "parse_file": "workspace",
             "scan": "workspace",
@@ -24,6 +25,7 @@ else:
 
 __all__ = [
     "ScanResult",
+    "files_under",
     "parse_claimed",
     "parse_file",
     "scan",

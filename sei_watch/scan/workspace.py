@@ -18,7 +18,7 @@ from sei_watch.plugins import DEFAULT_MAX_BYTES, LoadedParser, ParseContext, Reg
 from sei_watch.records import ParseProblem, Record
 from sei_watch.safeio import is_under, open_under
 
-__all__ = ["ScanResult", "parse_claimed", "parse_file", "scan"]
+__all__ = ["ScanResult", "files_under", "parse_claimed", "parse_file", "scan"]
 
 log = get_logger("sei_watch.workspace")
 
@@ -60,7 +60,9 @@ def parse_file(
         return [ParseProblem(path=rel, reason=f"parser failed: {exc!r}"[:500], parser=lp.name)]
 
 
-def _walk(root: Path, exclude: GlobSet) -> Iterator[tuple[Path, PurePosixPath, str]]:
+def _walk(
+    root: Path, exclude: GlobSet, *, quiet: bool = False
+) -> Iterator[tuple[Path, PurePosixPath, str]]:
     """Yield (path, relative path, kind) for every entry under root that is not a directory.
 
     kind is "file", "link", or "unreadable" for a directory that could not be listed.
@@ -72,7 +74,8 @@ def _walk(root: Path, exclude: GlobSet) -> Iterator[tuple[Path, PurePosixPath, s
             entries = sorted(os.scandir(current), key=lambda e: e.name)
         except OSError as exc:
             yield current, PurePosixPath(current.relative_to(root).as_posix()), "unreadable"
-            log.warning("workspace.unreadable", path=str(current), error=exc.strerror)
+            if not quiet:
+                log.warning("workspace.unreadable", path=str(current), error=exc.strerror)
             continue
         subdirs = []
         for entry in entries:
@@ -85,6 +88,14 @@ def _walk(root: Path, exclude: GlobSet) -> Iterator[tuple[Path, PurePosixPath, s
             else:
                 yield path, rel, "link" if entry.is_symlink() else "file"
         stack.extend(reversed(subdirs))
+
+
+def files_under(root: Path, exclude: tuple[str, ...] = DEFAULT_EXCLUDE) -> Iterator[str]:
+    """The regular files under `root` (relative, POSIX) in the order `scan` reads them, links
+    and excluded paths left out, without a log line: for work done ahead of a scan."""
+    for _path, rel, kind in _walk(root, GlobSet(exclude), quiet=True):
+        if kind == "file":
+            yield str(rel)
 
 
 def _claimants(
