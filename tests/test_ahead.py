@@ -181,3 +181,20 @@ def test_a_real_post_forks_its_zip_and_sei_stores_every_row_once(tmp_path: Path)
     rows, _ = read_junit_zip(data or b"")
     assert len(run.tests) == len({f"{r.classname}.{r.name}" for r in rows}) > 0
     assert sorted(run.tests) == sorted({f"{r.classname}.{r.name}" for r in rows})
+
+
+ONE_CORE = """
+import os, sys
+sys.path.insert(0, sys.argv[1])
+os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+from tests.test_ahead import _entries, _inline, _report
+report = _report(zip_ahead=True)
+assert report.ahead is not None and not report.ahead.forked, "forked on one core"
+assert _entries(report.attachment()) == _inline()[0]
+"""
+
+
+def test_no_fork_on_one_core() -> None:
+    """Held to one core, the process builds the zip itself: a child would only take turns
+    with it. The zip is the same."""
+    subprocess.run([sys.executable, "-c", ONE_CORE, str(ROOT)], check=True, timeout=120)

@@ -95,8 +95,13 @@ class Ahead:
 
 def _forkable() -> bool:
     # A fork copies only the calling thread: with another alive (a daemon's workers, a
-    # watchdog observer) a lock it held would stay held in the child for ever.
-    return sys.platform == "linux" and threading.active_count() == 1
+    # watchdog observer) a lock it held would stay held in the child for ever. On one core
+    # the child would only take turns with its parent.
+    return (
+        sys.platform == "linux"
+        and threading.active_count() == 1
+        and len(os.sched_getaffinity(0)) > 1
+    )
 
 
 def start(work: Work) -> Ahead:
