@@ -10,8 +10,9 @@ the repository's small `examples/maven-flaky`. On each, whole processes take tur
 - codecov-cli's local parse (`codecovcli process-test-results`, its Rust parser) where
   `codecovcli` is on PATH (`pip install codecov-cli`; its rows are left out otherwise);
 - `sei-watch parse WS --post` to the SEI stand-in on loopback (multipart: the run and its
-  test zip), against codecov-cli's real upload (`do-upload --report-type test_results`) of the
-  same files to a loopback Codecov API (answers its POST, then takes the PUT to storage).
+  test zip; it answers 202 before it stores, as SEI does), against codecov-cli's real
+  upload (`do-upload --report-type test_results`) of the same files to a loopback Codecov
+  API (answers its POST, then takes the PUT to storage).
 
 Every command runs with `CI=true`, as in a CI job (sei-watch then logs errors only, as a
 readable line). sei-watch runs from a wheel of this checkout installed with its dependencies
