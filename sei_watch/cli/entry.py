@@ -10,6 +10,7 @@ import contextlib
 import importlib
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -49,7 +50,7 @@ _QUIET = {
 
 
 # One-shot commands a CI job runs: in their own process they leave without the interpreter's
-# teardown of every module (`_leave`). Not `parse --post`: its delivery may hold threads.
+# teardown of every module (`_leave`), unless a thread is still alive (a delivery's).
 _LEAVE_FAST = {"parse", "mark"}
 
 
@@ -88,7 +89,7 @@ def main(argv: Sequence[str] | None = None, io: Io | None = None) -> int:
     except SeiWatchError as exc:
         io.stderr.write(f"sei-watch: {visible(str(exc))}\n")
         return ExitStatus.USAGE
-    if process and args.command in _LEAVE_FAST and not getattr(args, "post", False):
+    if process and args.command in _LEAVE_FAST and threading.active_count() == 1:
         _leave(status)
     return status
 

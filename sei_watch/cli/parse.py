@@ -155,23 +155,27 @@ def _cmd_parse(args: argparse.Namespace, io: Io) -> ExitStatus:
         return _parse_claimed(args, io, settings)
     fields, params = _fields(settings, args.sets)
     state = _state(settings, create=args.post)
-    report = build_report(
-        args.path,
-        registry_for(settings, io),
-        settings,
-        given=Given(fields=fields, sources=dict.fromkeys(fields, "--set"), params=params),
-        environ=io.environ,
-        hostname=io.hostname(),
-        now_ms=io.now_ms(),
-        state=state,
-        repo=args.repo,
-        # SEI's test zip, begun on the other core as soon as the files are read
-        zip_ahead=args.post and settings.sei.transport == "multipart",
-    )
     try:
-        return _show_and_post(args, io, settings, report, state)
+        report = build_report(
+            args.path,
+            registry_for(settings, io),
+            settings,
+            given=Given(fields=fields, sources=dict.fromkeys(fields, "--set"), params=params),
+            environ=io.environ,
+            hostname=io.hostname(),
+            now_ms=io.now_ms(),
+            state=state,
+            repo=args.repo,
+            # SEI's test zip, begun on the other core as soon as the files are read
+            zip_ahead=args.post and settings.sei.transport == "multipart",
+        )
+        try:
+            return _show_and_post(args, io, settings, report, state)
+        finally:
+            report.cancel_attachment()  # a zip begun and not taken (no post after all)
     finally:
-        report.cancel_attachment()  # a zip begun and not taken (no post after all)
+        if state is not None:
+            state.close()
 
 
 def _show_and_post(

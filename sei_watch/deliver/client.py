@@ -153,6 +153,7 @@ class SeiClient:
             raise DeliveryError(f"{type(exc).__name__} on {method} {self.base}{path}") from exc
         finally:
             timer.cancel()
+            timer.join()  # gone before the answer is used: a one-shot exits with no thread left
             forget(me)
 
     def post_multipart(self, body: bytes, attachment: Attachment | None) -> Outcome:
