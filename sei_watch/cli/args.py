@@ -132,10 +132,24 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return ap
 
 
-COMMAND_NAMES = frozenset(
-    {"parse", "parsers", "outbox", "register", "mark", "step", "install-unit", "run", "relay",
-     "check-config", "timeline", "backfill", "doctor", "completion"}
-)  # fmt: skip
+# Each command and where it runs (`module:function` under sei_watch.cli, imported when it
+# runs): `build_parser` builds one of them from its name, `entry` runs it.
+COMMANDS = {
+    "parse": "parse:cmd_parse",
+    "parsers": "ops:cmd_parsers",
+    "outbox": "outbox:run_outbox",
+    "register": "register:run_register",
+    "mark": "mark:cmd_mark",
+    "step": "step:cmd_step",
+    "install-unit": "install:cmd_install_unit",
+    "run": "ops:cmd_run",
+    "relay": "fleet:cmd_relay",
+    "check-config": "checkconfig:cmd_check_config",
+    "doctor": "ops:cmd_doctor",
+    "timeline": "ops:cmd_timeline",
+    "backfill": "ops:cmd_backfill",
+    "completion": "completion:cmd_completion",
+}
 
 
 def _command_in(argv: Sequence[str] | None) -> str | None:
@@ -144,7 +158,7 @@ def _command_in(argv: Sequence[str] | None) -> str | None:
     for arg in argv or ():
         if arg in ("-h", "--help", "--version"):
             return None
-        if arg in COMMAND_NAMES:
+        if arg in COMMANDS:
             return None if arg == "completion" else arg
     return None
 

@@ -19,28 +19,12 @@ from sei_watch.logs import LEVELS, configure_logging
 from sei_watch.show import visible
 from sei_watch.status import ExitStatus
 
-from .args import build_parser
+from .args import COMMANDS, build_parser
 from .ciout import in_ci
 from .io import Io, use_color
 
 __all__ = ["COMMANDS", "Io", "main"]
 
-COMMANDS = {
-    "parse": "parse:cmd_parse",
-    "parsers": "ops:cmd_parsers",
-    "outbox": "outbox:run_outbox",
-    "register": "register:run_register",
-    "mark": "mark:cmd_mark",
-    "step": "step:cmd_step",
-    "install-unit": "install:cmd_install_unit",
-    "run": "ops:cmd_run",
-    "relay": "fleet:cmd_relay",
-    "check-config": "checkconfig:cmd_check_config",
-    "doctor": "ops:cmd_doctor",
-    "timeline": "ops:cmd_timeline",
-    "backfill": "ops:cmd_backfill",
-    "completion": "completion:cmd_completion",
-}
 _QUIET = {
     "mark",
     "step",
