@@ -71,20 +71,10 @@ def _keep(args: argparse.Namespace, report: Report) -> tuple[Path, str]:
 
 
 def _send_traces(io: Io, settings: Settings) -> None:
-    import threading  # noqa: PLC0415
-    import time  # noqa: PLC0415
-
-    from sei_watch.deliver import TRACES_FILE, TraceBox, TraceSender  # noqa: PLC0415
+    from sei_watch.deliver import send_queued  # noqa: PLC0415  (the trace output on only)
 
     try:
-        sender = TraceSender(settings.otel, settings.state_dir / TRACES_FILE, threading.Event())
-        box = TraceBox(settings.state_dir / TRACES_FILE)
-        try:
-            sent = sender.flush(box, until=time.monotonic() + min(settings.otel.timeout, 10.0))
-            left = sum(box.counts().values())
-        finally:
-            box.close()
-            sender.session.close()
+        sent, left = send_queued(settings, within=min(settings.otel.timeout, 10.0))
     except Exception as exc:  # the trace output costs nothing else
         io.stderr.write(f"sei-watch: the trace was not sent: {visible(repr(exc))[:200]}\n")
         return

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .jetstream import NatsPublisher, consumer_drift, ensure_consumer, ensure_streams
     from .kvlimit import RATE_BUCKET, KvTokenBucket, ensure_rate_bucket, kv_safe
     from .natsconn import connect, redact_text
-    from .otlp import TRACES_FILE, TraceBox, TraceSender, queue_trace, run_traces
+    from .otlp import TRACES_FILE, TraceBox, TraceSender, queue_trace, run_traces, send_queued
     from .outbox import Outbox
     from .sender import Backoff, Sender
     from .wiring import (
@@ -44,6 +44,7 @@ else:
             "TraceSender": "otlp",
             "queue_trace": "otlp",
             "run_traces": "otlp",
+            "send_queued": "otlp",
             "TraceBox": "otlp",
             "TRACES_FILE": "otlp",
             "SeiClient": "client",
@@ -107,5 +108,6 @@ __all__ = [
     "resolve_base",
     "run_traces",
     "sei_client",
+    "send_queued",
     "submit",
 ]

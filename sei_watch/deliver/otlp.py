@@ -26,7 +26,15 @@ from sei_watch.records import SuiteSummary
 
 from .client import parse_retry_after
 
-__all__ = ["TRACES_FILE", "TraceBox", "TraceSender", "export", "queue_trace", "run_traces"]
+__all__ = [
+    "TRACES_FILE",
+    "TraceBox",
+    "TraceSender",
+    "export",
+    "queue_trace",
+    "run_traces",
+    "send_queued",
+]
 
 log = get_logger("sei_watch.otlp")
 
@@ -228,6 +236,19 @@ def queue_trace(
             build_number=payload.get("build_number"),
             error=repr(exc)[:300],
         )
+
+
+def send_queued(settings: Settings, *, within: float) -> tuple[int, int]:
+    """Send what the trace box holds for at most `within` seconds, once (a one-shot post's
+    trace): (runs sent, runs still waiting)."""
+    sender = TraceSender(settings.otel, settings.state_dir / TRACES_FILE, threading.Event())
+    box = TraceBox(sender.box_path)
+    try:
+        sent = sender.flush(box, until=time.monotonic() + within)
+        return sent, sum(box.counts().values())
+    finally:
+        box.close()
+        sender.session.close()
 
 
 def run_traces(settings: Settings, stop: threading.Event) -> None:
