@@ -16,6 +16,8 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from sei_watch.config import load_settings
 from sei_watch.payload import Given, Report, build_report
 from sei_watch.payload.ahead import Built, Receive, start
@@ -81,6 +83,19 @@ def test_a_zip_built_in_a_forked_child_is_the_zip_built_here() -> None:
     assert [tuple(p) for p in got["problems"]] == problems
 
 
+def _ran_alone(test: Callable[[], None]) -> bool:
+    """Whether `test` was run in a fresh interpreter instead of here: beside pytest's own
+    threads nothing is forked, and the fork is what it tests."""
+    if threading.active_count() == 1:
+        return False
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        f"from tests.test_ahead import {test.__name__} as t; t()"
+    )
+    subprocess.run([sys.executable, "-c", script, str(ROOT)], check=True)
+    return True
+
+
 def _builder(parent: int) -> Callable[[Receive], Built]:
     def build(_receive: Receive) -> Built:
         if os.getpid() != parent:
@@ -94,45 +109,28 @@ def _builder(parent: int) -> Callable[[Receive], Built]:
 def test_a_child_that_dies_leaves_the_zip_to_the_process() -> None:
     """A child killed before it answers is reaped, and the zip is built in the process:
     nothing is lost but the time."""
-    if threading.active_count() != 1:  # pytest's own threads: fork in a clean process instead
-        script = (
-            "import sys; sys.path.insert(0, sys.argv[1]);"
-            "from tests.test_ahead import test_a_child_that_dies_leaves_the_zip_to_the_process"
-            " as t; t()"
-        )
-        subprocess.run([sys.executable, "-c", script, str(ROOT)], check=True)
+    if _ran_alone(test_a_child_that_dies_leaves_the_zip_to_the_process):
         return
     ahead = start(_builder(os.getpid()))
     assert ahead.forked
     ahead.send("the scan is done")
     data, problems = ahead.result()
     assert (_entries(data), [(p.path, p.reason) for p in problems]) == _inline()
-    try:
+    with pytest.raises(ChildProcessError):  # no child left, running or unreaped
         os.waitpid(-1, os.WNOHANG)
-        raise AssertionError("a child is left unreaped")
-    except ChildProcessError:
-        pass
 
 
 def test_a_zip_not_taken_is_stopped_and_reaped() -> None:
     """cancel() stops a child whose zip the post never took, and leaves no zombie behind."""
-    if threading.active_count() != 1:
-        script = (
-            "import sys; sys.path.insert(0, sys.argv[1]);"
-            "from tests.test_ahead import test_a_zip_not_taken_is_stopped_and_reaped as t; t()"
-        )
-        subprocess.run([sys.executable, "-c", script, str(ROOT)], check=True)
+    if _ran_alone(test_a_zip_not_taken_is_stopped_and_reaped):
         return
     report = _report(zip_ahead=True)
     assert report.ahead is not None
     assert report.ahead.forked
     report.cancel_attachment()
     assert report.ahead is None
-    try:
+    with pytest.raises(ChildProcessError):  # no child left, running or unreaped
         os.waitpid(-1, os.WNOHANG)
-        raise AssertionError("a child is left unreaped")
-    except ChildProcessError:
-        pass
 
 
 def test_no_fork_beside_another_thread() -> None:
