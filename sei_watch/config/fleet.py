@@ -76,6 +76,11 @@ class NatsSettings:
         return ",".join(redact_url(s) for s in self.server_list())
 
     @property
+    def dead_stream(self) -> str:
+        """The stream that holds `dead_subject`'s letters, beside `stream`."""
+        return f"{self.stream}_DEAD"
+
+    @property
     def anonymous(self) -> bool:
         """No credentials of any kind: any client that reaches the server may publish."""
         userinfo = any("@" in s.partition("://")[2].partition("/")[0] for s in self.server_list())

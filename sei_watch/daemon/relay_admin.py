@@ -44,7 +44,7 @@ def replay_dead(settings: Settings) -> list[str]:
     """Every dead letter published again to the subject it came from, then removed from the
     dead stream: after a fix (a key, a permission, SEI's own fault), they are posted again."""
     nats = settings.nats
-    dead_stream = f"{nats.stream}_DEAD"
+    dead_stream = nats.dead_stream
 
     async def run() -> list[str]:
         from nats.js.errors import NotFoundError  # noqa: PLC0415

@@ -130,7 +130,7 @@ class RelayState:
             relay_redelivered=float(consumer.num_redelivered or 0),
         )
         try:
-            dead = await js.stream_info(f"{nats.stream}_DEAD")
+            dead = await js.stream_info(nats.dead_stream)
             gauges["relay_dead_messages"] = float(dead.state.messages)
         except Exception:  # no dead stream yet
             gauges["relay_dead_messages"] = None

@@ -62,7 +62,7 @@ async def ensure_streams(js: Any, settings: NatsSettings) -> list[str]:
             discard=DiscardPolicy.NEW,
         ),
         StreamConfig(
-            name=f"{settings.stream}_DEAD",
+            name=settings.dead_stream,
             subjects=[f"{settings.dead_subject}.>"],
             storage=StorageType.FILE,
             num_replicas=settings.replicas,
