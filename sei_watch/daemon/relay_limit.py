@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sei_watch.config import Settings
-from sei_watch.deliver import RATE_BUCKET, KvTokenBucket, kv_safe
+from sei_watch.deliver import RATE_BUCKET, KvTokenBucket, kv_safe, server_version
 from sei_watch.logs import get_logger
 
 from .relay_state import HOLD_PROBE, RelayState
@@ -20,10 +20,8 @@ log = get_logger("sei_watch.relay")
 
 
 def _version(version: Any) -> str:
-    try:
-        return f"{version.major}.{version.minor}.{version.patch}"
-    except (AttributeError, TypeError, ValueError):
-        return "unknown"
+    found = server_version(version)
+    return ".".join(map(str, found)) if found is not None else "unknown"
 
 
 class RelayLimiter:

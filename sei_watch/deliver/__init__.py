@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from .destination import Destination, Scope, resolve_base
     from .instance import Lookup, remember_instance
     from .jetstream import NatsPublisher, consumer_drift, ensure_consumer, ensure_streams
-    from .kvlimit import RATE_BUCKET, KvTokenBucket, ensure_rate_bucket, kv_safe
+    from .kvlimit import RATE_BUCKET, KvTokenBucket, ensure_rate_bucket, kv_safe, server_version
     from .natsconn import connect, redact_text
     from .otlp import TRACES_FILE, TraceBox, TraceSender, queue_trace, run_traces, send_queued
     from .outbox import Outbox
@@ -40,6 +40,7 @@ else:
             "RATE_BUCKET": "kvlimit",
             "ensure_rate_bucket": "kvlimit",
             "kv_safe": "kvlimit",
+            "server_version": "kvlimit",
             "consumer_drift": "jetstream",
             "TraceSender": "otlp",
             "queue_trace": "otlp",
@@ -109,5 +110,6 @@ __all__ = [
     "run_traces",
     "sei_client",
     "send_queued",
+    "server_version",
     "submit",
 ]

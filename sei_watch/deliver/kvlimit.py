@@ -17,20 +17,32 @@ from typing import Any
 
 from sei_watch.config import NatsSettings
 
-__all__ = ["MIN_KV_VERSION", "RATE_BUCKET", "KvTokenBucket", "ensure_rate_bucket", "kv_safe"]
+__all__ = [
+    "MIN_KV_VERSION",
+    "RATE_BUCKET",
+    "KvTokenBucket",
+    "ensure_rate_bucket",
+    "kv_safe",
+    "server_version",
+]
 
 RATE_BUCKET = "SEI_RATE"
 RATE_KEY = "tokens"
 MIN_KV_VERSION = (2, 9, 21)
 
 
+def server_version(version: Any) -> tuple[int, int, int] | None:
+    """nats-py's `connected_server_version` as numbers; None when it could not tell."""
+    try:
+        return (int(version.major), int(version.minor), int(version.patch))
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
 def kv_safe(version: Any) -> bool:
     """Whether a server of this version keeps compare-and-set exact (nats-server #4320)."""
-    try:
-        found = (int(version.major), int(version.minor), int(version.patch))
-    except (AttributeError, TypeError, ValueError):
-        return False
-    return found >= MIN_KV_VERSION
+    found = server_version(version)
+    return found is not None and found >= MIN_KV_VERSION
 
 
 async def ensure_rate_bucket(js: Any, settings: NatsSettings) -> str:
