@@ -43,16 +43,7 @@ class _LazyLogger:
         return getattr(self._log, attr)
 
 
-_LEVELS = {
-    "debug": DEBUG,
-    "info": INFO,
-    "msg": INFO,
-    "warning": WARNING,
-    "warn": WARNING,
-    "error": ERROR,
-    "exception": ERROR,
-    "critical": CRITICAL,
-}
+_LEVELS = {**LEVELS, "msg": INFO, "warn": WARNING, "exception": ERROR}  # a logger's methods
 
 
 def _discard(*_args: Any, **_kwargs: Any) -> None:

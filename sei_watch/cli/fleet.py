@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 
 from sei_watch.daemon import Relay, init_streams, replay_dead
-from sei_watch.logs import configure_logging
+from sei_watch.logs import LEVELS, configure_logging
 from sei_watch.status import ExitStatus
 
 from .io import Io, settings_for
@@ -23,7 +22,7 @@ def cmd_relay(args: argparse.Namespace, io: Io) -> ExitStatus:
             io.stdout.write(f"sei-watch: {line}\n")
         return ExitStatus.OK
     level = args.log_level or settings.log_level
-    configure_logging(stream=io.stdout, level=logging.getLevelName(level.upper()))
+    configure_logging(stream=io.stdout, level=LEVELS[level.lower()])
     relay = Relay(settings, io.environ)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: relay.stop.set())

@@ -4,14 +4,13 @@ timeline and backfill. Imported only when one of them runs."""
 from __future__ import annotations
 
 import argparse
-import logging
 import shutil
 import signal
 import time
 
 from sei_watch.config import find_config, load_settings
 from sei_watch.daemon import Backfill, Daemon, TimelineStore, parse_rate, parse_since
-from sei_watch.logs import configure_logging
+from sei_watch.logs import LEVELS, configure_logging
 from sei_watch.show import dump_json, render_html, render_text, visible
 from sei_watch.status import ExitStatus
 
@@ -32,7 +31,7 @@ def cmd_run(args: argparse.Namespace, io: Io) -> ExitStatus:
     config = find_config(args.config, io.environ)
     level = args.log_level or load_settings(config, io.environ).log_level
     # JSON lines to the journal (each with its syslog priority); readable on a TTY.
-    configure_logging(stream=io.stdout, level=logging.getLevelName(level.upper()))
+    configure_logging(stream=io.stdout, level=LEVELS[level.lower()])
     daemon = Daemon(config=config, environ=io.environ, hostname=io.hostname())
     return ExitStatus(daemon.run())
 
@@ -96,7 +95,7 @@ def cmd_backfill(args: argparse.Namespace, io: Io) -> ExitStatus:
     """Report past builds through the outbox, rate-limited; interruptible and resumable."""
     settings = settings_for(args, io)
     # One line per delivered build would bury the progress bar: only warnings and errors.
-    configure_logging(stream=io.stderr, level=logging.WARNING)
+    configure_logging(stream=io.stderr, level=LEVELS["warning"])
     job = Backfill(
         settings,
         io.environ,
